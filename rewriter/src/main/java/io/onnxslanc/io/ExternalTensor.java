@@ -1,0 +1,71 @@
+package io.onnxslanc.io;
+
+import io.onnxslanc.ir.DataType;
+import io.onnxslanc.ir.Tensor;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.channels.WritableByteChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+
+/** A weight stored in an external data file; nothing is read until it is used. */
+public final class ExternalTensor implements Tensor {
+    private final Path file;
+    private final long offset;
+    private final long length;
+    private final DataType type;
+    private final long[] dims;
+
+    public ExternalTensor(Path file, long offset, long length, DataType type, long[] dims) {
+        this.file = file;
+        this.offset = offset;
+        this.length = length;
+        this.type = type;
+        this.dims = dims.clone();
+    }
+
+    public Path file() {
+        return file;
+    }
+
+    public long offset() {
+        return offset;
+    }
+
+    @Override
+    public DataType dataType() {
+        return type;
+    }
+
+    @Override
+    public long[] dims() {
+        return dims.clone();
+    }
+
+    @Override
+    public long byteSize() {
+        return length;
+    }
+
+    /** Maps the region; callers streaming many tensors should {@link MappedRegions#release} it after use. */
+    @Override
+    public ByteBuffer read() {
+        return MappedRegions.map(file, offset, length);
+    }
+
+    /** Copies file to file without mapping or heap buffers (the kernel moves the bytes). */
+    @Override
+    public void writeTo(WritableByteChannel out) throws IOException {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            long done = 0;
+            while (done < length) {
+                long n = in.transferTo(offset + done, length - done, out);
+                if (n <= 0) {
+                    throw new IOException(file + ": external data ended at byte " + (offset + done));
+                }
+                done += n;
+            }
+        }
+    }
+}

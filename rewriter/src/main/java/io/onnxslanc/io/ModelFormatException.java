@@ -1,0 +1,14 @@
+package io.onnxslanc.io;
+
+import java.nio.file.Path;
+
+/** A model file (or its external data) that cannot be read or written; the message names the file. */
+public final class ModelFormatException extends RuntimeException {
+    public ModelFormatException(Path file, String problem) {
+        super(file + ": " + problem);
+    }
+
+    public ModelFormatException(Path file, String problem, Throwable cause) {
+        super(file + ": " + problem, cause);
+    }
+}

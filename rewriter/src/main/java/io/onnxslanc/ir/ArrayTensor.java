@@ -1,0 +1,60 @@
+package io.onnxslanc.ir;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.Arrays;
+
+/** A tensor created in code (scales, epsilons, converted constants), held on the heap. */
+public final class ArrayTensor implements Tensor {
+    private final DataType type;
+    private final long[] dims;
+    private final ByteBuffer data;
+
+    public ArrayTensor(DataType type, long[] dims, ByteBuffer littleEndianData) {
+        this.type = type;
+        this.dims = dims.clone();
+        this.data = littleEndianData.duplicate().order(ByteOrder.LITTLE_ENDIAN);
+        this.data.position(0);
+        long expected = type.byteSize(elementCount());
+        if (type != DataType.STRING && data.limit() != expected) {
+            throw new IllegalArgumentException("tensor of " + type + Arrays.toString(dims) + " needs " + expected
+                    + " bytes, got " + data.limit());
+        }
+    }
+
+    public static ArrayTensor ofFloats(long[] dims, float... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        b.asFloatBuffer().put(values);
+        return new ArrayTensor(DataType.FLOAT, dims, b);
+    }
+
+    public static ArrayTensor scalarFloat(float v) {
+        return ofFloats(new long[0], v);
+    }
+
+    public static ArrayTensor ofLongs(long[] dims, long... values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 8).order(ByteOrder.LITTLE_ENDIAN);
+        b.asLongBuffer().put(values);
+        return new ArrayTensor(DataType.INT64, dims, b);
+    }
+
+    @Override
+    public DataType dataType() {
+        return type;
+    }
+
+    @Override
+    public long[] dims() {
+        return dims.clone();
+    }
+
+    @Override
+    public long byteSize() {
+        return data.limit();
+    }
+
+    @Override
+    public ByteBuffer read() {
+        return data.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);
+    }
+}
