@@ -63,7 +63,11 @@ public final class ModelReader {
         for (OperatorSetIdProto op : proto.getOpsetImportList()) {
             model.opsets().put(op.getDomain(), op.getVersion());
         }
-        model.setPreserved(proto.toBuilder().clearGraph().clearOpsetImport().clearIrVersion().build().toByteArray());
+        for (StringStringEntryProto e : proto.getMetadataPropsList()) {
+            model.metadata().put(e.getKey(), e.getValue());
+        }
+        model.setPreserved(proto.toBuilder().clearGraph().clearOpsetImport().clearIrVersion().clearMetadataProps()
+                .build().toByteArray());
         try {
             fillGraph(graph, proto.getGraph());
             graph.toposort();

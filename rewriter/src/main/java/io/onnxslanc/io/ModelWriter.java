@@ -161,7 +161,10 @@ public final class ModelWriter {
         for (Map.Entry<String, Long> e : model.opsets().entrySet()) {
             b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
         }
-        // field order in the file follows field numbers, as other ONNX writers do
+        b.clearMetadataProps();
+        for (Map.Entry<String, String> e : model.metadata().entrySet()) {
+            b.addMetadataProps(entry(e.getKey(), e.getValue()));
+        }
         b.setGraph(graph(model.graph()));
         return b.build();
     }

@@ -7,6 +7,7 @@ import java.util.Map;
 public final class Model {
     private long irVersion;
     private final Map<String, Long> opsets = new LinkedHashMap<>();
+    private final Map<String, String> metadata = new LinkedHashMap<>();
     private final Graph graph;
     private byte[] preserved = new byte[0]; // ModelProto without graph and opset_import: producer, metadata, functions, training info
 
@@ -38,6 +39,11 @@ public final class Model {
             v = opsets.get("ai.onnx");
         }
         return v == null ? -1 : v;
+    }
+
+    /** metadata_props, in file order (e.g. the marker SLaNC leaves on a calibrated model). */
+    public Map<String, String> metadata() {
+        return metadata;
     }
 
     public byte[] preserved() {
