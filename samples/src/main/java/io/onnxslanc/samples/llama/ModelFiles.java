@@ -28,15 +28,8 @@ final class ModelFiles {
     }
 
     static void writeAtomically(ModelProto model, Path out) throws IOException {
-        if (model.getSerializedSize() < 0) {
-            throw new IOException(out + ": model exceeds the 2 GiB protobuf limit; write it with external data");
-        }
-        Path dir = folder(out);
-        Path tmp = Files.createTempFile(dir, "." + out.getFileName(), ".tmp");
+        Path tmp = writeTemporary(model, out);
         try {
-            try (OutputStream os = Files.newOutputStream(tmp)) {
-                model.writeTo(os);
-            }
             moveIntoPlace(tmp, out);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
@@ -44,23 +37,43 @@ final class ModelFiles {
         }
     }
 
-    /** Streams the initializers into out + ".data" (through a temporary file) and writes the model. */
+    /**
+     * Streams the initializers into out + ".data" and writes the model. Both files are complete as
+     * temporaries before either is renamed into place (data first, then the model that refers to it).
+     */
     static void writeWithExternalData(Path out, ModelBuilder builder) throws IOException {
         Path dir = folder(out);
         Path dataOut = dir.resolve(dataFileName(out));
         Path dataTmp = Files.createTempFile(dir, "." + dataOut.getFileName(), ".tmp");
+        Path modelTmp = null;
         try {
             ModelProto model;
             try (ExternalDataWriter data = new ExternalDataWriter(dataTmp, dataOut.getFileName().toString())) {
                 model = builder.build(data);
                 data.force();
             }
+            modelTmp = writeTemporary(model, out);
             moveIntoPlace(dataTmp, dataOut);
-            writeAtomically(model, out);
+            moveIntoPlace(modelTmp, out);
         } catch (IOException | RuntimeException | Error e) {
             Files.deleteIfExists(dataTmp);
+            if (modelTmp != null) Files.deleteIfExists(modelTmp);
             throw e;
         }
+    }
+
+    private static Path writeTemporary(ModelProto model, Path out) throws IOException {
+        if (model.getSerializedSize() < 0) {
+            throw new IOException(out + ": model exceeds the 2 GiB protobuf limit; write it with external data");
+        }
+        Path tmp = Files.createTempFile(folder(out), "." + out.getFileName(), ".tmp");
+        try (OutputStream os = Files.newOutputStream(tmp)) {
+            model.writeTo(os);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        return tmp;
     }
 
     private static Path folder(Path out) throws IOException {

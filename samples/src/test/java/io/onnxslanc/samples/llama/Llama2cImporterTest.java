@@ -38,7 +38,7 @@ class Llama2cImporterTest {
     static void load() throws IOException {
         reference = ReferenceLlama.fromLlama2c(TestData.stories260K());
         vocab = Llama2cVocab.read(TestData.tok512(), reference.vocab);
-        valTokens = vocab.encode(textPrefix(8000));
+        valTokens = vocab.encode(textPrefix(3000));
     }
 
     /** The first chars of the validation text, cut at a line end so no word is split. */
@@ -143,7 +143,7 @@ class Llama2cImporterTest {
     void perplexityOnTinyStoriesValidation() throws Exception {
         assertTrue(valTokens.length > 513, "text prefix too short: " + valTokens.length + " tokens");
         // the prefix cut must not change the first 513 tokens
-        int[] longer = vocab.encode(textPrefix(16000));
+        int[] longer = vocab.encode(textPrefix(6000));
         assertEquals(Arrays.toString(Arrays.copyOf(longer, 513)), Arrays.toString(Arrays.copyOf(valTokens, 513)));
         int[] window = Arrays.copyOf(valTokens, 512);
         ModelProto model = Llama2cImporter.importCheckpoint(TestData.stories260K(), ImportOptions.defaults());

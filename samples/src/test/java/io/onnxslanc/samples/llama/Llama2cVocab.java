@@ -74,27 +74,35 @@ final class Llama2cVocab {
             }
             i += len;
         }
+        // merge[i] = id of the token toks[i] + toks[i + 1], or -1; only the neighbours of a merge change
+        List<Integer> merge = new ArrayList<>();
+        for (int i = 0; i + 1 < toks.size(); i++) merge.add(pairId(toks.get(i), toks.get(i + 1)));
         while (true) {
             double best = -1e10;
-            int bestId = -1, bestIdx = -1;
-            for (int i = 0; i + 1 < toks.size(); i++) {
-                String merged = new String(pieces[toks.get(i)], StandardCharsets.ISO_8859_1)
-                        + new String(pieces[toks.get(i + 1)], StandardCharsets.ISO_8859_1);
-                Integer id = ids.get(merged);
-                if (id != null && scores[id] > best) {
+            int bestIdx = -1;
+            for (int i = 0; i < merge.size(); i++) {
+                int id = merge.get(i);
+                if (id >= 0 && scores[id] > best) {
                     best = scores[id];
-                    bestId = id;
                     bestIdx = i;
                 }
             }
             if (bestIdx < 0) break;
-            toks.set(bestIdx, bestId);
+            toks.set(bestIdx, merge.get(bestIdx));
             toks.remove(bestIdx + 1);
+            merge.remove(bestIdx);
+            if (bestIdx > 0) merge.set(bestIdx - 1, pairId(toks.get(bestIdx - 1), toks.get(bestIdx)));
+            if (bestIdx < merge.size()) merge.set(bestIdx, pairId(toks.get(bestIdx), toks.get(bestIdx + 1)));
         }
         int[] out = new int[toks.size() + 1];
         out[0] = BOS;
         for (int i = 0; i < toks.size(); i++) out[i + 1] = toks.get(i);
         return out;
+    }
+
+    private int pairId(int a, int b) {
+        Integer id = ids.get(new String(pieces[a], StandardCharsets.ISO_8859_1) + new String(pieces[b], StandardCharsets.ISO_8859_1));
+        return id == null ? -1 : id;
     }
 
     private static int charLength(byte lead) {

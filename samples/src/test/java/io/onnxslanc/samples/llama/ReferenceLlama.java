@@ -60,6 +60,66 @@ final class ReferenceLlama {
         return m;
     }
 
+    /**
+     * Loads the weights of a generated model back from its initializers (inline raw_data or external
+     * data relative to dir), undoing the MatMul transposition. Shape from the given dims.
+     */
+    static ReferenceLlama fromOnnx(io.onnxslanc.proto.Onnx.ModelProto model, Path dir, int dim, int hidden, int layers,
+                                   int heads, int kvHeads, int vocab, int seqLen) throws IOException {
+        ReferenceLlama m = new ReferenceLlama(dim, hidden, layers, heads, kvHeads, vocab, seqLen);
+        java.util.Map<String, float[]> t = new java.util.HashMap<>();
+        for (io.onnxslanc.proto.Onnx.TensorProto init : model.getGraph().getInitializerList()) t.put(init.getName(), values(init, dir));
+        copy(t.get("tok_embeddings.weight"), m.embedding, false);
+        copy(t.get("norm.weight"), m.rmsFinal);
+        for (int l = 0; l < layers; l++) {
+            String p = "layers." + l + ".";
+            copy(t.get(p + "attention_norm.weight"), m.rmsAtt[l]);
+            copy(t.get(p + "ffn_norm.weight"), m.rmsFfn[l]);
+            copy(t.get(p + "attention.wq.weight"), m.wq[l], true);
+            copy(t.get(p + "attention.wk.weight"), m.wk[l], true);
+            copy(t.get(p + "attention.wv.weight"), m.wv[l], true);
+            copy(t.get(p + "attention.wo.weight"), m.wo[l], true);
+            copy(t.get(p + "feed_forward.w1.weight"), m.w1[l], true);
+            copy(t.get(p + "feed_forward.w2.weight"), m.w2[l], true);
+            copy(t.get(p + "feed_forward.w3.weight"), m.w3[l], true);
+        }
+        for (int v = 0; v < vocab; v++) m.classifier[v] = new double[dim];
+        if (t.containsKey("output.weight")) copy(t.get("output.weight"), m.classifier, true);
+        else copy(t.get("tok_embeddings.weight"), m.classifier, false);
+        return m;
+    }
+
+    static float[] values(io.onnxslanc.proto.Onnx.TensorProto init, Path dir) throws IOException {
+        ByteBuffer bytes;
+        if (init.getDataLocation() == io.onnxslanc.proto.Onnx.TensorProto.DataLocation.EXTERNAL) {
+            java.util.Map<String, String> ext = new java.util.HashMap<>();
+            init.getExternalDataList().forEach(e -> ext.put(e.getKey(), e.getValue()));
+            try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(dir.resolve(ext.get("location")))) {
+                bytes = ByteBuffer.allocate(Integer.parseInt(ext.get("length")));
+                ch.read(bytes, Long.parseLong(ext.get("offset")));
+                bytes.flip();
+            }
+        } else {
+            bytes = init.getRawData().asReadOnlyByteBuffer();
+        }
+        float[] f = new float[bytes.remaining() / 4];
+        bytes.order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(f);
+        return f;
+    }
+
+    private static void copy(float[] src, double[] dst) {
+        for (int i = 0; i < dst.length; i++) dst[i] = src[i];
+    }
+
+    /** src is [rows][cols] of dst, or its transpose [cols][rows] when transposed. */
+    private static void copy(float[] src, double[][] dst, boolean transposed) {
+        int rows = dst.length, cols = dst[0].length;
+        if (src.length != rows * cols) throw new IllegalStateException("size " + src.length + " != " + rows + "x" + cols);
+        for (int r = 0; r < rows; r++) {
+            for (int c = 0; c < cols; c++) dst[r][c] = transposed ? src[c * rows + r] : src[r * cols + c];
+        }
+    }
+
     private static void read(ByteBuffer b, double[] a) {
         for (int i = 0; i < a.length; i++) a[i] = b.getFloat();
     }
