@@ -9,6 +9,7 @@ import io.onnxslanc.proto.Onnx.TypeProto;
 import io.onnxslanc.proto.Onnx.ValueInfoProto;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.Deque;
 import java.util.HashMap;
 import java.util.Map;
@@ -49,7 +50,7 @@ final class GraphBuilder {
     /** Node with n generated output names. */
     String[] opN(String type, String domain, int outputs, String[] inputs, AttributeProto... attrs) {
         boolean[] all = new boolean[outputs];
-        java.util.Arrays.fill(all, true);
+        Arrays.fill(all, true);
         return opN(type, domain, outputs, inputs, all, attrs);
     }
 

@@ -10,6 +10,7 @@ import io.onnxslanc.proto.Onnx.OperatorSetIdProto;
 import io.onnxslanc.proto.Onnx.StringStringEntryProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import java.io.IOException;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
 
@@ -86,9 +87,9 @@ final class LlamaGraphBuilder {
     private String weight(LlamaTensor t, int layer) throws IOException {
         TensorValues v = weights.values(t, layer);
         long[] expected = t.onnxDims(c);
-        if (!java.util.Arrays.equals(v.dims(), expected)) {
-            throw new IllegalStateException(t.onnxName(layer) + " has dims " + java.util.Arrays.toString(v.dims())
-                    + ", expected " + java.util.Arrays.toString(expected));
+        if (!Arrays.equals(v.dims(), expected)) {
+            throw new IllegalStateException(t.onnxName(layer) + " has dims " + Arrays.toString(v.dims())
+                    + ", expected " + Arrays.toString(expected));
         }
         return g.initializer(t.onnxName(layer), v);
     }

@@ -4,6 +4,9 @@ import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -19,6 +22,8 @@ final class ModelFiles {
     interface ModelBuilder {
         ModelProto build(InitializerStore store) throws IOException;
     }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private ModelFiles() {}
 
@@ -44,7 +49,7 @@ final class ModelFiles {
     static void writeWithExternalData(Path out, ModelBuilder builder) throws IOException {
         Path dir = folder(out);
         Path dataOut = dir.resolve(dataFileName(out));
-        Path dataTmp = Files.createTempFile(dir, "." + dataOut.getFileName(), ".tmp");
+        Path dataTmp = temporaryFile(dataOut);
         Path modelTmp = null;
         try {
             ModelProto model;
@@ -66,14 +71,31 @@ final class ModelFiles {
         if (model.getSerializedSize() < 0) {
             throw new IOException(out + ": model exceeds the 2 GiB protobuf limit; write it with external data");
         }
-        Path tmp = Files.createTempFile(folder(out), "." + out.getFileName(), ".tmp");
-        try (OutputStream os = Files.newOutputStream(tmp)) {
+        folder(out);
+        Path tmp = temporaryFile(out);
+        try (OutputStream os = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
             model.writeTo(os);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
         }
         return tmp;
+    }
+
+    /**
+     * A new empty hidden file next to target. Not Files.createTempFile: its owner-only permissions
+     * would stay on the renamed model; this one gets the usual umask permissions.
+     */
+    private static Path temporaryFile(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+            try {
+                return Files.createFile(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 10) throw e;
+            }
+        }
     }
 
     private static Path folder(Path out) throws IOException {

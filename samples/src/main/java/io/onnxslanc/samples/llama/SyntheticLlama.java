@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -66,7 +67,7 @@ public final class SyntheticLlama {
             if (a.equals("--inline")) external = false;
             else if (a.equals("--past")) cfg = cfg.withGraph(cfg.graph().withPastKeyValues(true));
             else if (a.startsWith("--seed=")) cfg = cfg.withSeed(Long.parseLong(a.substring(7)));
-            else cfg = cfg.withGraph(cfg.graph().withNormStyle(NormStyle.valueOf(a.toUpperCase(java.util.Locale.ROOT))));
+            else cfg = cfg.withGraph(cfg.graph().withNormStyle(NormStyle.valueOf(a.toUpperCase(Locale.ROOT))));
         }
         write(Path.of(args[1]), cfg, external);
     }

@@ -1,5 +1,6 @@
 package io.onnxslanc.samples.llama;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -202,13 +203,22 @@ class Llama2cImporterTest {
     }
 
     @Test
-    void writesAtomically(@TempDir Path dir) throws IOException {
-        Path out = dir.resolve("stories260K.onnx");
-        Llama2cImporter.importCheckpoint(TestData.stories260K(), ImportOptions.defaults(), out, false);
-        ModelProto read = ModelProto.parseFrom(Files.readAllBytes(out));
-        assertEquals("logits", read.getGraph().getOutput(0).getName());
+    void writesInlineOrWithExternalData(@TempDir Path dir) throws Exception {
+        Path inline = dir.resolve("stories260K.onnx"), external = dir.resolve("ext/stories260K.onnx");
+        Llama2cImporter.importCheckpoint(TestData.stories260K(), ImportOptions.defaults(), inline, false);
+        Llama2cImporter.importCheckpoint(TestData.stories260K(), ImportOptions.defaults(), external, true);
         try (var files = Files.list(dir)) {
-            assertEquals(List.of("stories260K.onnx"), files.map(p -> p.getFileName().toString()).toList());
+            assertEquals(List.of("ext", "stories260K.onnx"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        try (var files = Files.list(external.getParent())) {
+            assertEquals(List.of("stories260K.onnx", "stories260K.onnx.data"), files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        ModelProto read = ModelProto.parseFrom(Files.readAllBytes(inline));
+        assertEquals("logits", read.getGraph().getOutput(0).getName());
+        int[] tokens = Arrays.copyOf(valTokens, 16);
+        try (OrtLlama a = OrtLlama.of(inline); OrtLlama b = OrtLlama.of(external)) {
+            float[][] la = a.logits(tokens), lb = b.logits(tokens);
+            for (int p = 0; p < tokens.length; p++) assertArrayEquals(la[p], lb[p]);
         }
     }
 
