@@ -20,7 +20,7 @@ import java.util.OptionalInt;
  * nothing is downloaded. Truncation and padding are switched off whatever the file says, so long texts are encoded
  * whole (perplexity needs every token).
  */
-public final class HfTokenizerJson implements TextTokenizer, AutoCloseable {
+public final class HfTokenizerJson implements TextTokenizer {
     /** Text used to see which special ids the tokenizer's post-processor adds to a single sequence. */
     private static final String PROBE = "a";
 

@@ -2,8 +2,8 @@ package io.onnxslanc.check.tokenize;
 
 import java.util.OptionalInt;
 
-/** A text tokenizer as used for perplexity and calibration inputs. */
-public interface TextTokenizer {
+/** A text tokenizer as used for perplexity and calibration inputs. Close it: some hold native resources. */
+public interface TextTokenizer extends AutoCloseable {
 
     /** Token ids of {@code text}, without any special token (no BOS, no EOS). */
     int[] encode(String text);
@@ -25,4 +25,9 @@ public interface TextTokenizer {
      * {@code modelVocab} entries.
      */
     void checkVocab(int modelVocab);
+
+    /** Releases native resources, if any. */
+    @Override
+    default void close() {
+    }
 }

@@ -10,10 +10,7 @@ public final class Tokenizers {
     private Tokenizers() {
     }
 
-    /**
-     * A Hugging Face tokenizer.json (a JSON object) or a llama2.c tokenizer binary. Remember to close the result
-     * when it is {@link AutoCloseable} (tokenizer.json holds a native tokenizer).
-     */
+    /** A Hugging Face tokenizer.json (a JSON object) or a llama2.c tokenizer binary; close it after use. */
     public static TextTokenizer load(Path file) throws IOException {
         if (!Files.isRegularFile(file)) {
             throw new NoSuchFileException(file.toString(), null, "tokenizer file not found");

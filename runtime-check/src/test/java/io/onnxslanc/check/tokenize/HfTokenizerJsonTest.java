@@ -77,12 +77,43 @@ class HfTokenizerJsonTest {
     void detectedFromContent() throws IOException {
         Path renamed = dir.resolve("vocab.bin");
         Files.copy(file, renamed);
-        TextTokenizer t = Tokenizers.load(renamed);
-        try {
+        try (TextTokenizer t = Tokenizers.load(renamed)) {
             assertInstanceOf(HfTokenizerJson.class, t);
             assertArrayEquals(new int[] {7592, 2088}, t.encode("hello world"));
-        } finally {
-            ((HfTokenizerJson) t).close();
+        }
+    }
+
+    /** A causal-LM style tokenizer.json: a WordLevel vocabulary and a post-processor that prepends "<s>". */
+    static String wordLevel(boolean withBos) {
+        String template = "{\"type\": \"TemplateProcessing\","
+                + " \"single\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}},"
+                + " {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}],"
+                + " \"pair\": [{\"SpecialToken\": {\"id\": \"<s>\", \"type_id\": 0}},"
+                + " {\"Sequence\": {\"id\": \"A\", \"type_id\": 0}}, {\"Sequence\": {\"id\": \"B\", \"type_id\": 1}}],"
+                + " \"special_tokens\": {\"<s>\": {\"id\": \"<s>\", \"ids\": [5], \"tokens\": [\"<s>\"]}}}";
+        return "{\"version\": \"1.0\", \"truncation\": null, \"padding\": null,"
+                + " \"added_tokens\": [{\"id\": 5, \"content\": \"<s>\", \"single_word\": false, \"lstrip\": false,"
+                + " \"rstrip\": false, \"normalized\": false, \"special\": true}],"
+                + " \"normalizer\": null, \"pre_tokenizer\": {\"type\": \"Whitespace\"},"
+                + " \"post_processor\": " + (withBos ? template : "null") + ", \"decoder\": null,"
+                + " \"model\": {\"type\": \"WordLevel\", \"vocab\": {\"<unk>\": 0, \"hello\": 1, \"world\": 2,"
+                + " \"<s>\": 5}, \"unk_token\": \"<unk>\"}}";
+    }
+
+    @Test
+    void bosFromThePostProcessor() throws IOException {
+        Path withBos = dir.resolve("with-bos.json");
+        Files.writeString(withBos, wordLevel(true));
+        try (HfTokenizerJson t = HfTokenizerJson.load(withBos)) {
+            assertEquals(5, t.bos().getAsInt());
+            assertArrayEquals(new int[] {1, 2, 0}, t.encode("hello world moon"));
+            assertEquals(6, t.vocabSize());
+        }
+        Path withoutBos = dir.resolve("without-bos.json");
+        Files.writeString(withoutBos, wordLevel(false));
+        try (HfTokenizerJson t = HfTokenizerJson.load(withoutBos)) {
+            assertTrue(t.bos().isEmpty());
+            assertArrayEquals(new int[] {1, 2}, t.encode("hello world"));
         }
     }
 
