@@ -106,14 +106,18 @@ public final class Constants {
 
     /**
      * Where a gain or bias comes from: the value itself or, seen back through Cast/Identity/Flatten/
-     * Reshape/(Un)Squeeze, an initializer, a Constant output or a graph input. Null when it is computed
-     * from activations, which makes it no parameter of a norm.
+     * Reshape/(Un)Squeeze, an initializer, a Constant output, or a graph input of fully static shape
+     * (models that take their weights as inputs; an activation input has a batch or sequence dimension).
+     * Null when it is none of these, which makes it no parameter of a norm.
      */
     public static Value parameterSource(Value v) {
         for (int hop = 0; v != null && hop <= MAX_HOPS; hop++) {
             Node p = v.producer();
-            if (p == null || p.is("Constant")) {
+            if (v.isInitializer() || (p != null && p.is("Constant"))) {
                 return v;
+            }
+            if (p == null) {
+                return elementCount(v) >= 0 ? v : null;
             }
             if (!PARAMETER_PASS_THROUGH.contains(p.opType()) || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
                 return null;
@@ -141,6 +145,15 @@ public final class Constants {
             n *= d.value();
         }
         return n;
+    }
+
+    /**
+     * The normalised dimension d: the gain's length when it has more than one element (a scalar gain
+     * broadcasts and says nothing), else the input's dimensions from {@code axis} on; -1 when unknown.
+     */
+    public static long normalizedSize(Value gamma, Value input, long axis) {
+        long n = gamma == null ? -1 : elementCount(gamma);
+        return n > 1 ? n : trailingSize(input, axis);
     }
 
     /** Product of the dimensions from {@code axis} (negative counts from the end) to the last, or -1. */

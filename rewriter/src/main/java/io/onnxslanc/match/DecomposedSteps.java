@@ -221,10 +221,7 @@ final class DecomposedSteps {
         if (escaping.isEmpty() || entry.isEmpty()) {
             return Optional.empty();
         }
-        long hidden = tail.gamma() == null ? -1 : Constants.elementCount(tail.gamma());
-        if (hidden < 0) {
-            hidden = Constants.trailingSize(input, normalizedFromAxis);
-        }
+        long hidden = Constants.normalizedSize(tail.gamma(), input, normalizedFromAxis);
         return Optional.of(new NormSite(kind, root, input, null, entry, tail.gamma(), tail.beta(), normalized.epsilon(),
                 hidden, chain.nodes(), tail.output(), escaping.get()));
     }

@@ -66,10 +66,7 @@ abstract class FusedNormPattern implements NormPattern {
         if (skip != null) {
             entry.addAll(usesAt(skip, node, skipIndex));
         }
-        long hidden = gamma == null ? -1 : Constants.elementCount(gamma);
-        if (hidden < 0) {
-            hidden = Constants.trailingSize(input, node.intAttr("axis", -1));
-        }
+        long hidden = Constants.normalizedSize(gamma, input, node.intAttr("axis", -1));
         Epsilon eps = new Epsilon.InAttribute(node, "epsilon", node.floatAttr("epsilon", defaultEpsilon));
         return Optional.of(new NormSite(kind, node, input, skip, entry, gamma, beta, eps, hidden, List.of(node),
                 output, sideOutputs(node)));
