@@ -29,9 +29,12 @@ class OnnxConformanceTest {
     @TestFactory
     Stream<DynamicTest> layerNormalizationModels() throws IOException {
         Path dir = Path.of(System.getProperty("onnx.testdata", DEFAULT_DIR));
-        Assumptions.assumeTrue(Files.isDirectory(dir), "ONNX conformance data not found at " + dir
-                + ": install the Debian package libonnx-testdata (apt-get install -y libonnx-testdata)"
-                + " or set -Donnx.testdata=DIR");
+        if (!Files.isDirectory(dir)) {
+            // one visibly skipped test (an aborted factory would vanish from the report)
+            String why = "ONNX conformance data not found at " + dir + ": install the Debian package libonnx-testdata"
+                    + " (apt-get install -y libonnx-testdata) or set -Donnx.testdata=DIR";
+            return Stream.of(DynamicTest.dynamicTest("libonnx-testdata missing", () -> Assumptions.abort(why)));
+        }
         List<Path> cases;
         try (Stream<Path> s = Files.list(dir)) {
             cases = s.filter(p -> p.getFileName().toString().startsWith("test_layer_normalization_")).sorted().toList();
