@@ -20,15 +20,16 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
+        subcommands = {ImportLlama2cCommand.class, SynthCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
                 + "converts to FP16, and reports what it did.")
 public final class Main implements Callable<Integer> {
 
-    @Parameters(index = "0", paramLabel = "IN", description = "input .onnx model (never modified)")
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IN", description = "input .onnx model (never modified)")
     Path input;
 
-    @Parameters(index = "1", paramLabel = "OUT", description = "output .onnx model (written atomically)")
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUT", description = "output .onnx model (written atomically)")
     Path output;
 
     @Option(names = "--external-data", description = "write the weights to OUT.data (default: only when over 2 GiB)")
@@ -67,6 +68,9 @@ public final class Main implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (input == null || output == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameters: IN OUT");
+        }
         checkPaths(input, output);
         Progress progress = TerminalProgress.create(quiet);
         Model model = ModelReader.read(input);

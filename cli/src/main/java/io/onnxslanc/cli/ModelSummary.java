@@ -3,17 +3,13 @@ package io.onnxslanc.cli;
 import io.onnxslanc.io.ExternalTensor;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.match.NormMatcher;
+import io.onnxslanc.match.NormSite;
 import java.util.Map;
-import java.util.Set;
 import java.util.TreeMap;
 
 /** What a model contains, in the few lines a user wants to see before and after a rewrite. */
 final class ModelSummary {
-    private static final Set<String> NORM_LIKE = Set.of("LayerNormalization", "RMSNormalization",
-            "SimplifiedLayerNormalization", "com.microsoft:SkipLayerNormalization",
-            "com.microsoft:SkipSimplifiedLayerNormalization", "com.microsoft:SimplifiedLayerNormalization",
-            "ReduceMean");
-
     private ModelSummary() {
     }
 
@@ -40,12 +36,10 @@ final class ModelSummary {
         ops.forEach((op, n) -> sb.append(op).append(' ').append(n).append("  "));
         sb.append('\n');
         Map<String, Integer> norms = new TreeMap<>();
-        ops.forEach((op, n) -> {
-            if (NORM_LIKE.contains(op)) {
-                norms.put(op, n);
-            }
-        });
-        sb.append("norm-like nodes: ").append(norms.isEmpty() ? "none" : norms.toString()).append('\n');
+        for (NormSite site : NormMatcher.findAll(model.graph())) {
+            norms.merge(site.kind().label(), 1, Integer::sum);
+        }
+        sb.append("norms: ").append(norms.isEmpty() ? "none found" : norms.toString()).append('\n');
         return sb.toString();
     }
 }
