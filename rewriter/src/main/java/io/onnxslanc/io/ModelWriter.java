@@ -157,9 +157,13 @@ public final class ModelWriter {
     private ModelProto toProto(Model model) throws IOException {
         ModelProto.Builder b = ModelProto.parseFrom(model.preserved()).toBuilder();
         b.setIrVersion(model.irVersion());
-        b.clearOpsetImport();
-        for (Map.Entry<String, Long> e : model.opsets().entrySet()) {
-            b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+        Map<String, Long> original = new java.util.LinkedHashMap<>();
+        b.getOpsetImportList().forEach(o -> original.put(o.getDomain(), o.getVersion()));
+        if (!original.equals(model.opsets())) { // unchanged imports are written back exactly as read
+            b.clearOpsetImport();
+            for (Map.Entry<String, Long> e : model.opsets().entrySet()) {
+                b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+            }
         }
         b.clearMetadataProps();
         for (Map.Entry<String, String> e : model.metadata().entrySet()) {
