@@ -3,8 +3,9 @@ package io.onnxslanc.convert;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
-import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.match.Constants;
+import io.onnxslanc.match.NormMatcher;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -44,10 +45,11 @@ final class Fp32Nodes {
                 d.block(n, Reason.FLOAT32_ONLY_OP);
             }
         }
+        if (options.normsFp32()) {
+            // every node of every recognised norm (fused, or decomposed with its gain and bias)
+            NormMatcher.findAll(main).forEach(site -> site.nodes().forEach(n -> d.block(n, Reason.NORM)));
+        }
         for (Node n : all) {
-            if (options.normsFp32()) {
-                d.blockDecomposedNormStatistics(n);
-            }
             if (OpRules.isDefaultDomain(n) && OpRules.INTEGER_MATMULS.contains(n.opType())) {
                 d.blockIntegerRescale(n);
             }
@@ -86,83 +88,6 @@ final class Fp32Nodes {
     }
 
     /**
-     * A decomposed norm keeps its statistics in float32: x^2 (Pow or Mul(x, x)) feeding a ReduceMean,
-     * the mean subtraction in front of it (LayerNorm), and the path ReduceMean -> Add(eps) -> Sqrt ->
-     * Div / Reciprocal that ends in the normalised value. The gain and bias stay in the target type.
-     */
-    private void blockDecomposedNormStatistics(Node square) {
-        boolean isSquare = (square.is("Pow") && exponentIsTwoOrUnknown(square.input(1)))
-                || (square.is("Mul") && square.input(0) != null && square.input(0) == square.input(1));
-        if (!isSquare) {
-            return;
-        }
-        List<Node> means = square.output(0).consumers().stream().filter(c -> c.is("ReduceMean")).toList();
-        if (means.isEmpty()) {
-            return;
-        }
-        block(square, Reason.NORM);
-        Node centre = square.input(0).producer();
-        if (centre != null && centre.is("Sub") && centre.input(1) != null && centre.input(1).producer() != null
-                && centre.input(1).producer().is("ReduceMean")) {
-            block(centre, Reason.NORM);
-            block(centre.input(1).producer(), Reason.NORM);
-        }
-        for (Node mean : means) {
-            block(mean, Reason.NORM);
-            blockForward(mean, 0);
-        }
-    }
-
-    private void blockForward(Node from, int depth) {
-        if (depth > 3) {
-            return;
-        }
-        for (Node c : from.output(0).consumers()) {
-            if (c.is("Add") || c.is("Sqrt")) {
-                block(c, Reason.NORM);
-                blockForward(c, depth + 1);
-            } else if (c.is("Reciprocal") || c.is("Div")) {
-                block(c, Reason.NORM);
-                boolean inverseOnly = c.is("Reciprocal") || isConstant(c.input(0));
-                if (inverseOnly) { // 1 / std: the multiply by it is the normalisation
-                    c.output(0).consumers().stream().filter(m -> m.is("Mul")).forEach(m -> block(m, Reason.NORM));
-                }
-            }
-        }
-    }
-
-    private static boolean exponentIsTwoOrUnknown(Value exponent) {
-        Tensor t = constantTensor(exponent);
-        if (t == null) {
-            return true;
-        }
-        try {
-            return t.elementCount() == 1 && t.toDoubles()[0] == 2.0;
-        } catch (IllegalStateException notNumeric) {
-            return false;
-        }
-    }
-
-    private static boolean isConstant(Value v) {
-        return constantTensor(v) != null;
-    }
-
-    /** The data of an initializer or of a Constant node's value attribute, else null. */
-    static Tensor constantTensor(Value v) {
-        if (v == null) {
-            return null;
-        }
-        if (v.isInitializer()) {
-            return v.constant();
-        }
-        Node p = v.producer();
-        if (p != null && p.is("Constant")) {
-            return p.attribute("value").filter(a -> a.value() instanceof Tensor).map(a -> a.tensorValue()).orElse(null);
-        }
-        return null;
-    }
-
-    /**
      * MatMulInteger -> Cast(to FLOAT) -> Mul(scale): the int32 accumulator may exceed 65504, so the
      * cast and the rescale stay float32, and so does the Mul forming the scale from the
      * DynamicQuantizeLinear scale and the weight scale.
@@ -189,7 +114,7 @@ final class Fp32Nodes {
     }
 
     private static boolean isScale(Value v) {
-        return v != null && (isConstant(v) || (v.producer() != null && v.producer().is("DynamicQuantizeLinear")
+        return v != null && (Constants.tensor(v) != null || (v.producer() != null && v.producer().is("DynamicQuantizeLinear")
                 && v.producer().output(1) == v));
     }
 

@@ -384,19 +384,28 @@ class Fp16ConverterTest {
         Value beta = weights(g, "beta", new long[] {8}, 8);
         Node ln = node(g, "LayerNormalization", "ln", List.of(gain.output(0), gamma, beta), "y");
         g.addOutput(ln.output(0));
+        Node other = node(g, "Mul", "other", List.of(x, gamma), "y2");
+        g.addOutput(other.output(0));
         Model m = model(g, 17);
 
         ConversionReport r = Fp16Converter.convert(m, Fp16Options.defaults().withNormsFp32(true));
 
-        assertEquals(Set.of("pow", "mean", "addEps", "sqrt", "inv", "norm", "ln"), r.blockedNodes().keySet());
+        assertEquals(Set.of("pow", "mean", "addEps", "sqrt", "inv", "norm", "gain", "ln"), r.blockedNodes().keySet());
         assertEquals(DataType.FLOAT, eps.constant().dataType(), "epsilon used only in float32 stays float32");
         assertEquals(DataType.FLOAT, two.constant().dataType());
-        // gamma feeds the float16 gain Mul and the float32 LayerNormalization: split
-        assertEquals(DataType.FLOAT16, gain.input(1).constant().dataType());
-        assertEquals(DataType.FLOAT, ln.input(1).constant().dataType());
-        assertEquals(DataType.FLOAT, ln.input(2).constant().dataType());
-        assertEquals(DataType.FLOAT16, castTo(gain.input(0).producer()));
-        assertEquals(DataType.FLOAT, castTo(ln.input(0).producer()));
+        assertEquals(DataType.FLOAT, beta.constant().dataType());
+        // gamma feeds the float32 norms and a float16 Mul: split
+        assertEquals(DataType.FLOAT, gain.input(1).constant().dataType());
+        assertSame(gain.input(1), ln.input(1));
+        assertEquals(DataType.FLOAT16, other.input(1).constant().dataType());
+        // one cast of x into the float32 norm, shared by its two uses; none inside the norms
+        Node in = pow.input(0).producer();
+        assertEquals(DataType.FLOAT, castTo(in));
+        assertSame(in, norm.input(0).producer());
+        assertSame(gain.output(0), ln.input(0));
+        assertSame(x, other.input(0));
+        assertEquals(DataType.FLOAT16, castTo(g.outputs().get(0).producer()));
+        assertEquals(2, r.castsInserted());
         g.verify();
         assertTopologicalOrder(g);
     }
@@ -446,6 +455,59 @@ class Fp16ConverterTest {
         assertEquals(2, r.tensorsConverted());
         g.verify();
         assertTopologicalOrder(g);
+    }
+
+    /** acc = x; repeat M times: acc = acc * W (W from the outer graph) */
+    static Model loopModel() {
+        Graph g = new Graph();
+        Value x = floatInput(g, "x", 3);
+        Value w = g.addInitializer("W", ArrayTensor.ofFloats(new long[] {3}, 0.5f, 2f, -1.5f));
+        Value trips = g.addInitializer("M", ArrayTensor.ofLongs(new long[0], 3));
+        Value cond = g.addInitializer("cond", new ArrayTensor(DataType.BOOL, new long[0], ByteBuffer.wrap(new byte[] {1})));
+        Graph body = g.newSubgraph();
+        body.setName("body");
+        body.addInput("i", TensorType.of(DataType.INT64));
+        Value c = body.addInput("c", TensorType.of(DataType.BOOL));
+        Value acc = body.addInput("acc", TensorType.of(DataType.FLOAT, 3));
+        Node keep = node(body, "Identity", "keep", List.of(c), "cOut");
+        keep.output(0).setType(TensorType.of(DataType.BOOL));
+        Node mul = node(body, "Mul", "step", List.of(acc, w), "accOut");
+        mul.output(0).setType(TensorType.of(DataType.FLOAT, 3));
+        body.addOutput(keep.output(0));
+        body.addOutput(mul.output(0));
+        Node loop = node(g, "Loop", "loop", List.of(trips, cond, x), "y");
+        loop.setAttribute(new Attribute("body", Attribute.Kind.GRAPH, body, "", ""));
+        loop.output(0).setType(TensorType.of(DataType.FLOAT, 3));
+        g.addOutput(loop.output(0));
+        return model(g, 17);
+    }
+
+    @Test
+    void loopBodyCarriedValuesFollowTheLoop() {
+        Model m = loopModel();
+        Graph g = m.graph();
+        Graph body = g.findNode("loop").subgraphs().get(0);
+        ConversionReport r = Fp16Converter.convert(m, Fp16Options.defaults());
+
+        assertEquals(DataType.INT64, body.inputs().get(0).elemType());
+        assertEquals(DataType.FLOAT16, body.inputs().get(2).elemType());
+        assertEquals(DataType.FLOAT16, body.outputs().get(1).elemType());
+        assertEquals(DataType.FLOAT16, g.findNode("step").input(1).constant().dataType());
+        assertEquals(DataType.FLOAT16, g.outputs().get(0).elemType());
+        assertEquals(DataType.INT64, g.lookup("M").constant().dataType());
+        assertEquals(0, r.castsInserted());
+
+        // the same Loop kept in float32: its body stays float32, casts only outside
+        Model blocked = loopModel();
+        ConversionReport rb = Fp16Converter.convert(blocked, Fp16Options.defaults().withOpBlockList(Set.of("Loop")));
+        Graph bg = blocked.graph();
+        Graph bbody = bg.findNode("loop").subgraphs().get(0);
+        assertEquals(DataType.FLOAT, bbody.inputs().get(2).elemType());
+        assertEquals(DataType.FLOAT, bg.findNode("step").input(1).constant().dataType());
+        assertEquals("inside_fp32_subgraph", rb.blockedNodes().get("step"));
+        assertEquals(DataType.FLOAT, castTo(bg.findNode("loop").input(2).producer()));
+        assertEquals(DataType.FLOAT16, castTo(bg.outputs().get(0).producer()));
+        bg.verify();
     }
 
     @Test
