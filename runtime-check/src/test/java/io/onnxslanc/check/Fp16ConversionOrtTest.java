@@ -208,9 +208,7 @@ class Fp16ConversionOrtTest {
 
     private static float[] runIf(Path model, boolean cond, float[] x) throws OrtException {
         try (OrtSession s = session(model);
-             OnnxTensor xv = isFloat16(s.getInputInfo().get("x"))
-                     ? OnnxTensor.createTensor(env, halves(x), new long[] {x.length}, OnnxJavaType.FLOAT16)
-                     : OnnxTensor.createTensor(env, x);
+             OnnxTensor xv = floatInput(s, x);
              OnnxTensor cv = OnnxTensor.createTensor(env, cond);
              OrtSession.Result r = s.run(Map.of("x", xv, "cond", cv))) {
             FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
@@ -218,6 +216,13 @@ class Fp16ConversionOrtTest {
             fb.get(out);
             return out;
         }
+    }
+
+    /** x as the model's input "x" wants it: float32, or float16 after conversion. */
+    private static OnnxTensor floatInput(OrtSession s, float[] x) throws OrtException {
+        return isFloat16(s.getInputInfo().get("x"))
+                ? OnnxTensor.createTensor(env, halves(x), new long[] {x.length}, OnnxJavaType.FLOAT16)
+                : OnnxTensor.createTensor(env, x);
     }
 
     private static boolean isFloat16(NodeInfo info) {
@@ -243,6 +248,61 @@ class Fp16ConversionOrtTest {
             float[] got = runIf(fp16, cond, x);
             for (int i = 0; i < want.length; i++) {
                 assertEquals(want[i], got[i], 2e-3 * Math.abs(want[i]) + 1e-4, "cond " + cond + " element " + i);
+            }
+        }
+    }
+
+    /** y = x * W^3 computed by a Loop whose body reads W from the outer graph. */
+    private static Model loopModel() {
+        Graph g = new Graph();
+        Value x = g.addInput("x", TensorType.of(DataType.FLOAT, 4));
+        Value w = g.addInitializer("W", ArrayTensor.ofFloats(new long[] {4}, 0.5f, 2f, -1.5f, 1.01f));
+        Value trips = g.addInitializer("M", ArrayTensor.ofLongs(new long[0], 3));
+        Value cond = g.addInitializer("cond", new ArrayTensor(DataType.BOOL, new long[0],
+                java.nio.ByteBuffer.wrap(new byte[] {1})));
+        Graph body = g.newSubgraph();
+        body.setName("body");
+        body.addInput("i", TensorType.of(DataType.INT64));
+        Value c = body.addInput("c", TensorType.of(DataType.BOOL));
+        Value acc = body.addInput("acc", TensorType.of(DataType.FLOAT, 4));
+        Node keep = body.addNode("Identity", "", "keep", List.of(c), List.of("cOut"));
+        keep.output(0).setType(TensorType.of(DataType.BOOL));
+        Node mul = body.addNode("Mul", "", "step", List.of(acc, w), List.of("accOut"));
+        mul.output(0).setType(TensorType.of(DataType.FLOAT, 4));
+        body.addOutput(keep.output(0));
+        body.addOutput(mul.output(0));
+        Node loop = g.addNode("Loop", "", "loop", List.of(trips, cond, x), List.of("y"));
+        loop.setAttribute(new Attribute("body", Attribute.Kind.GRAPH, body, "", ""));
+        loop.output(0).setType(TensorType.of(DataType.FLOAT, 4));
+        g.addOutput(loop.output(0));
+        Model m = new Model(8, g);
+        m.opsets().put("", 17L);
+        return m;
+    }
+
+    private static float[] runLoop(Path model, float[] x) throws OrtException {
+        try (OrtSession s = session(model);
+             OnnxTensor xv = floatInput(s, x);
+             OrtSession.Result r = s.run(Map.of("x", xv))) {
+            FloatBuffer fb = ((OnnxTensor) r.get(0)).getFloatBuffer();
+            float[] out = new float[fb.remaining()];
+            fb.get(out);
+            return out;
+        }
+    }
+
+    @Test
+    void modelWithLoopRunsAfterConversion() throws Exception {
+        Path fp32 = WORK.resolve("loop-fp32.onnx");
+        ModelWriter.write(loopModel(), fp32);
+        Path fp16 = convert(fp32, "loop-fp16.onnx", Fp16Options.defaults());
+        Path kept = convert(fp32, "loop-fp32-body.onnx", Fp16Options.defaults().withOpBlockList(Set.of("Loop")));
+        float[] x = {1.5f, -2f, 0.125f, 100f};
+        float[] want = runLoop(fp32, x);
+        for (Path p : List.of(fp16, kept)) {
+            float[] got = runLoop(p, x);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], got[i], 4e-3 * Math.abs(want[i]) + 1e-4, p.getFileName() + " element " + i);
             }
         }
     }
