@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
 
@@ -49,15 +50,20 @@ public final class ConversionReport {
     }
 
     void addBlocked(String nodeName, String reason) {
-        blockedNodes.put(nodeName, reason);
+        blockedNodes.put(uniqueKey(blockedNodes, nodeName), reason);
     }
 
     void addConverted(String name, ConvertedTensor t) {
+        converted.put(uniqueKey(converted, name), t);
+    }
+
+    /** Node and attribute names need not be unique; the report keeps every entry. */
+    private static String uniqueKey(Map<String, ?> map, String name) {
         String key = name;
-        for (int i = 1; converted.containsKey(key); i++) {
+        for (int i = 1; map.containsKey(key); i++) {
             key = name + "#" + i;
         }
-        converted.put(key, t);
+        return key;
     }
 
     public DataType target() {
@@ -164,7 +170,7 @@ public final class ConversionReport {
 
     public String toText() {
         StringBuilder sb = new StringBuilder();
-        String t = target.name().toLowerCase();
+        String t = target.name().toLowerCase(Locale.ROOT);
         if (alreadyConverted()) {
             return "FP16 conversion: nothing done, the model is already converted (" + alreadyConverted + ")\n";
         }

@@ -13,6 +13,7 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 
@@ -96,7 +97,7 @@ public final class Fp16Converter {
         report.castsRemoved = new CastCleanup(this::typeOf, insertedCasts).run(main);
         main.toposort();
         main.verify();
-        model.metadata().put(MARKER_KEY, target.name().toLowerCase());
+        model.metadata().put(MARKER_KEY, target.name().toLowerCase(Locale.ROOT));
         return report;
     }
 
@@ -123,11 +124,10 @@ public final class Fp16Converter {
     }
 
     private void reportBlocked() {
-        int unnamed = 0;
         for (Map.Entry<Node, Fp32Nodes.Reason> e : fp32.blocked().entrySet()) {
             Node n = e.getKey();
-            String name = n.name().isEmpty() ? n.opType() + "#" + (unnamed++) : n.name();
-            report.addBlocked(name, e.getValue().name().toLowerCase());
+            report.addBlocked(n.name().isEmpty() ? n.opType() : n.name(),
+                    e.getValue().name().toLowerCase(Locale.ROOT));
         }
     }
 
@@ -482,7 +482,7 @@ public final class Fp16Converter {
             case FLOAT16 -> "fp16";
             case BFLOAT16 -> "bf16";
             case FLOAT -> "fp32";
-            default -> t.name().toLowerCase();
+            default -> t.name().toLowerCase(Locale.ROOT);
         };
     }
 }
