@@ -6,6 +6,9 @@ import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
+import io.onnxslanc.convert.ConversionReport;
+import io.onnxslanc.convert.Fp16Converter;
+import io.onnxslanc.convert.Fp16Options;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +43,31 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = {"-q", "--quiet"}, description = "no progress bars")
     boolean quiet;
+
+    @Option(names = "--no-fp16", description = "leave the model in FP32 (calibration only)")
+    boolean noFp16;
+
+    @Option(names = "--target", defaultValue = "float16", paramLabel = "TYPE",
+            description = "conversion target: float16 (default) or bfloat16")
+    String target;
+
+    @Option(names = "--keep-io-types", arity = "0..1", fallbackValue = "*", split = ",", paramLabel = "NAMES",
+            description = "keep graph inputs/outputs in FP32 behind Casts: all of them, or the named ones")
+    java.util.List<String> keepIoTypes;
+
+    @Option(names = "--op-block-list", split = ",", paramLabel = "OPS",
+            description = "op types that stay in FP32 behind Casts")
+    java.util.List<String> opBlockList;
+
+    @Option(names = "--node-block-list", split = ",", paramLabel = "NODES",
+            description = "node names that stay in FP32 behind Casts")
+    java.util.List<String> nodeBlockList;
+
+    @Option(names = "--norms-fp32", description = "keep every norm in FP32 (the peers' way, for comparison with SLaNC)")
+    boolean normsFp32;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "write the JSON report here")
+    Path report;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -76,13 +104,39 @@ public final class Main implements Callable<Integer> {
         Model model = ModelReader.read(input);
         out.println("read " + input);
         out.print(ModelSummary.describe(model));
+        Reports json = new Reports();
+        json.put("input", input.toString());
+        json.put("output", output.toString());
+        ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
         ModelWriter.write(model, output, options);
         out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)
                 ? " (+ " + output.getFileName() + ".data)" : ""));
+        if (conversion != null) {
+            out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
+            json.putJson("fp16", conversion.toJson());
+        }
+        if (report != null) {
+            json.write(report);
+            out.println("report " + report);
+        }
         return 0;
+    }
+
+    private Fp16Options fp16Options() {
+        Fp16Options o = Fp16Options.defaults().withTarget(Fp16Options.parseTarget(target)).withNormsFp32(normsFp32);
+        if (keepIoTypes != null) {
+            o = keepIoTypes.contains("*") ? o.withKeepAllIoTypes(true) : o.withKeepIoNames(java.util.Set.copyOf(keepIoTypes));
+        }
+        if (opBlockList != null) {
+            o = o.withOpBlockList(java.util.Set.copyOf(opBlockList));
+        }
+        if (nodeBlockList != null) {
+            o = o.withNodeBlockList(java.util.Set.copyOf(nodeBlockList));
+        }
+        return o;
     }
 
     /** The input is never modified: refuse an output that is the input itself. */

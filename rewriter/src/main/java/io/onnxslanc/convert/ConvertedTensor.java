@@ -45,6 +45,11 @@ public final class ConvertedTensor implements Tensor {
         this.clamp = clamp;
     }
 
+    @Override
+    public java.util.Optional<java.nio.file.Path> backingFile() {
+        return source.backingFile();
+    }
+
     /** The float32 tensor this one is computed from. */
     public Tensor source() {
         return source;

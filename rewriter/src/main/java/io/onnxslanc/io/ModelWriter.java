@@ -127,7 +127,7 @@ public final class ModelWriter {
 
     private void checkNotOverwritingSource(Graph g) {
         for (Value v : g.initializersRecursive()) {
-            if (v.constant() instanceof ExternalTensor et && et.file().toAbsolutePath().normalize().equals(dataFile.normalize())) {
+            if (v.constant().backingFile().map(f -> f.toAbsolutePath().normalize().equals(dataFile.normalize())).orElse(false)) {
                 throw new ModelFormatException(out, "its external data file " + dataFile.getFileName()
                         + " is the input's own data file; choose another output name");
             }
