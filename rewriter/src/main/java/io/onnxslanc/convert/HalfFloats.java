@@ -4,19 +4,19 @@ package io.onnxslanc.convert;
  * Scalar conversions between float32 and the two 16-bit float formats, done on the bit patterns.
  *
  * <p>FP16 (IEEE binary16): round to nearest, ties to even; subnormals are produced and read;
- * values from 65520 up round to infinity. A NaN becomes the quiet NaN {@code sign | 0x7E00}:
- * this is what ONNX Runtime does (its C++ MLFloat16 and the Java
- * {@code Fp16Conversions.floatToFp16} on Java 17-19); the JDK's own {@code Float.floatToFloat16}
- * (used by {@code Fp16Conversions} on Java 20+) copies the payload instead, so NaN payloads would
- * otherwise depend on the JVM. Reading FP16 keeps NaN payloads.
+ * values from 65520 up round to infinity. BF16 (the top half of a float32): round to nearest, ties to
+ * even; overflow rounds to infinity. Reading either format is exact and keeps NaN payloads.
  *
- * <p>BF16 (the top half of a float32): round to nearest, ties to even; overflow rounds to
- * infinity. A NaN keeps its sign and top payload bits and gets the quiet bit set, so it can never
- * round into an infinity (ONNX Runtime's Java {@code floatToBf16} lets that happen).
+ * <p>Every NaN becomes the canonical quiet NaN, 0x7E00 in FP16 and 0x7FC0 in BF16 (what Java's
+ * {@code Float.NaN} converts to): this is bit for bit what ONNX Runtime's Java
+ * {@code Fp16Conversions.floatToFp16} (on Java 17-19) and {@code floatToBf16} return, since they read
+ * the float through {@code Float.floatToIntBits}, which canonicalises NaN. (On Java 20+
+ * {@code floatToFp16} delegates to the JDK's {@code Float.floatToFloat16}, which copies sign and
+ * payload instead; a canonical NaN keeps our output independent of the JVM.)
  *
- * <p>Integer arithmetic only, with one well-predicted branch for the common case, because C2
- * vectorises none of the variants tried (measured on Java 17) and real tensors are almost all in
- * the normal range.
+ * <p>Integer arithmetic only, with one well-predicted branch for the common case: C2 (Java 17)
+ * vectorised none of the branch-free variants tried, and those ran 2-3x slower as scalar code,
+ * while real tensors are almost all in the normal range.
  */
 public final class HalfFloats {
 
@@ -26,7 +26,8 @@ public final class HalfFloats {
     private static final int FLOAT_BITS_OF_HALF_OVERFLOW = 0x47800000;
     private static final int FLOAT_EXPONENT_MASK = 0x7F800000;
     private static final int HALF_INFINITY = 0x7C00;
-    private static final int HALF_QUIET_NAN = 0x7E00;
+    private static final short HALF_QUIET_NAN = 0x7E00;
+    private static final short BFLOAT16_QUIET_NAN = 0x7FC0;
 
     private HalfFloats() {
     }
@@ -54,7 +55,10 @@ public final class HalfFloats {
         } else if (abs < FLOAT_BITS_OF_MIN_NORMAL_HALF) {
             half = smallToHalf(abs);
         } else {
-            half = abs > FLOAT_EXPONENT_MASK ? HALF_QUIET_NAN : HALF_INFINITY;
+            if (abs > FLOAT_EXPONENT_MASK) {
+                return HALF_QUIET_NAN;
+            }
+            half = HALF_INFINITY;
         }
         return (short) (sign | half);
     }
@@ -100,7 +104,7 @@ public final class HalfFloats {
         return sign | Float.floatToRawIntBits(abs * 0x1p-24f);
     }
 
-    /** Float32 to BF16 bits, round to nearest even; NaN stays a quiet NaN with its sign. */
+    /** Float32 to BF16 bits, round to nearest even; NaN becomes the canonical quiet NaN 0x7FC0. */
     public static short toBFloat16(float f) {
         return floatBitsToBFloat16(Float.floatToRawIntBits(f));
     }
@@ -113,7 +117,7 @@ public final class HalfFloats {
     /** Same as {@link #toBFloat16(float)} on a float32 bit pattern. */
     public static short floatBitsToBFloat16(int floatBits) {
         if ((floatBits & 0x7FFFFFFF) > FLOAT_EXPONENT_MASK) {
-            return (short) ((floatBits >>> 16) | 0x0040); // NaN: truncate the payload, set the quiet bit
+            return BFLOAT16_QUIET_NAN; // adding the rounding bias could carry a NaN into infinity
         }
         int lowestKeptBit = (floatBits >>> 16) & 1;
         return (short) ((floatBits + 0x7FFF + lowestKeptBit) >>> 16);

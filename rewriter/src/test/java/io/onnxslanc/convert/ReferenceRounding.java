@@ -14,8 +14,8 @@ final class ReferenceRounding {
 
     /** FP16: 5 exponent bits, 10 mantissa bits, bias 15. */
     static final ReferenceRounding FP16 = new ReferenceRounding(10, 15, 0x7C00, 0x7E00);
-    /** BF16: 8 exponent bits, 7 mantissa bits, bias 127 (NaN is handled by the tests, not here). */
-    static final ReferenceRounding BF16 = new ReferenceRounding(7, 127, 0x7F80, -1);
+    /** BF16: 8 exponent bits, 7 mantissa bits, bias 127. */
+    static final ReferenceRounding BF16 = new ReferenceRounding(7, 127, 0x7F80, 0x7FC0);
 
     private final int infinityBits;
     private final int quietNanBits;
@@ -44,11 +44,14 @@ final class ReferenceRounding {
         return infinityBits;
     }
 
-    /** Round to nearest, ties to even; NaN -> sign | quiet NaN (the FP16 convention of ONNX Runtime). */
+    /**
+     * Round to nearest, ties to even. Any NaN gives the positive canonical quiet NaN (the project's
+     * convention, the one of ONNX Runtime's Java converters: NaN sign and payload are not kept).
+     */
     short round(float x) {
         int sign = (Float.floatToRawIntBits(x) >>> 16) & 0x8000;
         if (Float.isNaN(x)) {
-            return (short) (sign | quietNanBits);
+            return (short) quietNanBits;
         }
         double d = Math.abs((double) x);
         if (d >= values[infinityBits]) {
