@@ -80,9 +80,38 @@ public final class TestModels {
         return model(g, 17);
     }
 
+    public static float fp16(float v) {
+        return ai.onnxruntime.platform.Fp16Conversions.fp16ToFloat(ai.onnxruntime.platform.Fp16Conversions.floatToFp16(v));
+    }
+
     public static float[] filled(int n, float v) {
         float[] a = new float[n];
         java.util.Arrays.fill(a, v);
         return a;
+    }
+
+    /**
+     * A toy language model: input_ids [1, T] -> Gather(embedding [V, d]) -> MatMul(W [d, V]) -> (+ bias [V]) -> logits.
+     * Weights are seeded N(0, 1) / sqrt(d); bias null for none.
+     */
+    public static ModelProto tinyLm(int vocab, int d, long seed, float[] bias, String outputName) {
+        java.util.Random r = new java.util.Random(seed);
+        float[] emb = new float[vocab * d], w = new float[d * vocab];
+        for (int i = 0; i < emb.length; i++) emb[i] = (float) r.nextGaussian();
+        for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() / Math.sqrt(d));
+        GraphProto.Builder g = GraphProto.newBuilder()
+                .addInput(Protos.valueInfo("input_ids", DataType.INT64_VALUE, 1, -1))
+                .addOutput(Protos.valueInfo(outputName, F, 1, -1, vocab))
+                .addInitializer(Protos.floatTensor("embedding", new long[]{vocab, d}, emb))
+                .addInitializer(Protos.floatTensor("w", new long[]{d, vocab}, w))
+                .addNode(node("Gather", "embed", List.of("embedding", "input_ids"), List.of("h")));
+        if (bias == null) {
+            g.addNode(node("MatMul", "head", List.of("h", "w"), List.of(outputName)));
+        } else {
+            g.addInitializer(Protos.floatTensor("bias", new long[]{vocab}, bias));
+            g.addNode(node("MatMul", "head", List.of("h", "w"), List.of("raw")));
+            g.addNode(node("Add", "addbias", List.of("raw", "bias"), List.of(outputName)));
+        }
+        return model(g, 17);
     }
 }
