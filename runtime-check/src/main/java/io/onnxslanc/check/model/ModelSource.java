@@ -38,9 +38,13 @@ public record ModelSource(String label, Path path, ModelProto model, Path extern
         return new ModelSource(path.toString(), path, inlineExternalData(parse(path), path), null);
     }
 
-    /** The same origin with a transformed model, e.g. "model.onnx [fp16-storage]". */
+    /**
+     * The same origin with a transformed model, e.g. "model.onnx [fp16-storage]". External data the transform left
+     * in place is still found in the original model's folder.
+     */
     public ModelSource withModel(ModelProto transformed, String what) {
-        return new ModelSource(label + " [" + what + "]", null, transformed, externalDataDir);
+        Path dir = externalDataDir != null ? externalDataDir : path != null ? path.toAbsolutePath().getParent() : null;
+        return new ModelSource(label + " [" + what + "]", null, transformed, dir);
     }
 
     /** The model as a ModelProto (parsed from the file when needed, external data left external). */
