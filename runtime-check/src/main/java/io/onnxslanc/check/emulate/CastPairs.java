@@ -47,11 +47,20 @@ final class CastPairs {
         return Fp16Conversions.fp16ToFloat(Fp16Conversions.floatToFp16(v));
     }
 
-    /** A FLOAT tensor with every value rounded to the nearest FP16 value (still stored as float32). */
+    /**
+     * A constant as an FP16 converter stores it: rounded to nearest, and finite values beyond +-65504 saturated to
+     * +-65504 rather than made infinite (an infinite constant only makes NaN, e.g. 0 * -inf in an attention mask
+     * built from float32's lowest value).
+     */
+    static float roundConstant(float v) {
+        return Float.isFinite(v) && Math.abs(v) > 65504f ? Math.copySign(65504f, v) : round(v);
+    }
+
+    /** A FLOAT tensor with every value rounded as {@link #roundConstant} does (still stored as float32). */
     static TensorProto roundTensor(TensorProto t) {
         if (t.getDataType() != DataType.FLOAT_VALUE) return t;
         float[] v = Protos.floats(t);
-        for (int i = 0; i < v.length; i++) v[i] = round(v[i]);
+        for (int i = 0; i < v.length; i++) v[i] = roundConstant(v[i]);
         long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
         return Protos.floatTensor(t.getName(), dims, v).toBuilder().setDocString(t.getDocString()).build();
     }

@@ -11,8 +11,8 @@ import java.util.Set;
 
 /**
  * How many emulation Casts ONNX Runtime kept, read from the optimised model it saved. Casts on tensors that
- * depend on graph inputs must all survive. Casts on constant-only tensors are counted apart: ORT may fold
- * them into an initializer, which still holds the rounded value.
+ * depend on graph inputs must all survive. Casts on tensors computed from constants and tensor shapes only are
+ * counted apart: ORT may fold them (shapes it knows statically included), and the folded value is still rounded.
  */
 public record CastSurvival(int inserted, int survived, int onConstants, int onConstantsKept) {
 
@@ -21,9 +21,11 @@ public record CastSurvival(int inserted, int survived, int onConstants, int onCo
     }
 
     public String summary() {
-        return survived + " of " + inserted + " emulation casts survived"
-                + (onConstants == 0 ? "" : " (plus " + onConstants + " on constant-only tensors, " + onConstantsKept
-                + " kept, the rest folded by ONNX Runtime with the rounding applied)");
+        String constants = onConstants == 0 ? ""
+                : onConstantsKept == onConstants ? " (plus " + onConstants + " on constant or shape-only tensors, all kept)"
+                : " (plus " + onConstants + " on constant or shape-only tensors: " + onConstantsKept
+                + " kept, the rest folded by ONNX Runtime with the rounding applied)";
+        return survived + " of " + inserted + " emulation casts survived" + constants;
     }
 
     static CastSurvival count(ModelProto emulated, ModelProto optimised) {
@@ -50,14 +52,15 @@ public record CastSurvival(int inserted, int survived, int onConstants, int onCo
         return n.getOpType().equals("Cast") && n.getName().startsWith(CastPairs.PREFIX);
     }
 
-    /** Tensors computed from initializers (that are not overridable graph inputs) and Constant nodes only. */
+    /** Tensors computed only from initializers (not overridable graph inputs), Constant nodes and Shape/Size. */
     private static Set<String> constantTensors(GraphProto g) {
         Set<String> inputs = new HashSet<>();
         for (ValueInfoProto v : g.getInputList()) inputs.add(v.getName());
         Set<String> constant = new HashSet<>();
         for (TensorProto t : g.getInitializerList()) if (!inputs.contains(t.getName())) constant.add(t.getName());
         for (NodeProto n : g.getNodeList()) { // nodes are in topological order
-            boolean allConstant = n.getInputList().stream().allMatch(i -> i.isEmpty() || constant.contains(i));
+            boolean shapeOnly = n.getDomain().isEmpty() && (n.getOpType().equals("Shape") || n.getOpType().equals("Size"));
+            boolean allConstant = shapeOnly || n.getInputList().stream().allMatch(i -> i.isEmpty() || constant.contains(i));
             if (allConstant && !n.getOpType().startsWith("Random")) constant.addAll(n.getOutputList());
         }
         return constant;

@@ -46,7 +46,7 @@ final class NaiveNormEmulation {
     static ModelProto decompose(ModelProto model) {
         GraphProto g = model.getGraph();
         Fp16StorageEmulation.rejectSubgraphs(g);
-        Rewrite r = new Rewrite(model, TensorTypes.infer(model));
+        Rewrite r = new Rewrite(model);
         for (NodeProto n : g.getNodeList()) {
             NormOp op = DOMAINS.contains(n.getDomain()) ? FUSED.get(n.getOpType()) : null;
             if (op != null) r.fused(n, op);
@@ -57,23 +57,28 @@ final class NaiveNormEmulation {
         return model.toBuilder().setGraph(out).build();
     }
 
-    /** Emits the replacement nodes and their constants. */
+    /**
+     * Emits the replacement nodes and their constants. d, the number of values a norm reduces over, is computed at
+     * run time as Size(x) / Size(sum): exported graphs often lose the static rank after attention reshapes.
+     */
     private static final class Rewrite {
         final List<NodeProto> nodes = new ArrayList<>();
         final List<TensorProto> constants = new ArrayList<>();
-        final Map<String, TensorType> types;
+        final ModelProto model;
         final Map<String, NodeProto> producers = new HashMap<>();
         final Map<String, TensorProto> constantValues = new HashMap<>();
         final CastPairs names;
         final boolean axesAsInput;
+        Map<String, TensorType> types; // inferred only when a norm with a positive axis needs the rank
         String prefix = "";
         int count;
 
-        Rewrite(ModelProto model, Map<String, TensorType> types) {
-            this.types = types;
+        Rewrite(ModelProto model) {
+            this.model = model;
             GraphProto g = model.getGraph();
             names = new CastPairs(Fp16StorageEmulation.allNames(g));
-            axesAsInput = Protos.opset(model, "") >= 13 || Protos.opset(model, "") < 0; // ReduceSum took axes as input from opset 13
+            long opset = Protos.opset(model, "");
+            axesAsInput = opset >= 13 || opset < 0; // ReduceSum takes axes as an input from opset 13
             for (TensorProto t : g.getInitializerList()) constantValues.put(t.getName(), t);
             for (NodeProto n : g.getNodeList()) {
                 for (String o : n.getOutputList()) producers.put(o, n);
@@ -86,30 +91,22 @@ final class NaiveNormEmulation {
             prefix = "emu_norm_" + (n.getName().isEmpty() ? "n" + nodes.size() : n.getName()) + "_";
             String x = n.getInput(0);
             if (op.skip >= 0) {
-                boolean hasBias = present(n, op.bias);
-                String sumName = present(n.getOutputList(), op.sumOut) && !hasBias ? n.getOutput(op.sumOut) : null;
-                x = emit("Add", List.of(x, n.getInput(op.skip)), sumName);
-                if (hasBias) x = emit("Add", List.of(x, n.getInput(op.bias)), present(n.getOutputList(), op.sumOut) ? n.getOutput(op.sumOut) : null);
+                boolean hasBias = present(n.getInputList(), op.bias);
+                String sumOut = present(n.getOutputList(), op.sumOut) ? n.getOutput(op.sumOut) : null;
+                x = emit("Add", List.of(x, n.getInput(op.skip)), hasBias ? null : sumOut);
+                if (hasBias) x = emit("Add", List.of(x, n.getInput(op.bias)), sumOut);
             }
-            TensorType t = types.get(n.getInput(0));
-            if (t == null || t.shape() == null)
-                throw new IllegalArgumentException(what(n) + ": the shape of input '" + n.getInput(0) + "' is unknown");
-            int rank = t.shape().length;
-            long axis = op.lastAxisOnly ? -1 : Protos.intAttr(n, "axis", -1);
-            if (axis < 0) axis += rank;
-            long[] axes = new long[rank - (int) axis];
-            for (int i = 0; i < axes.length; i++) axes[i] = axis + i;
-            String d = scalar(normalisedSize(n, t.shape(), axes));
+            long[] axes = normalisedAxes(n, op);
             String eps = scalar(Protos.floatAttr(n, "epsilon", op.defaultEps));
 
             String xc = x, mean = null;
             if (op.centered) {
-                mean = emit("Div", List.of(reduceSum(x, axes, 1), d), null);
+                mean = mean(x, axes, 1);
                 xc = emit("Sub", List.of(x, mean), null);
             }
-            String meanSq = emit("Div", List.of(reduceSum(emit("Mul", List.of(xc, xc), null), axes, 1), d), null);
+            String meanSq = mean(emit("Mul", List.of(xc, xc), null), axes, 1);
             String rms = emit("Sqrt", List.of(emit("Add", List.of(meanSq, eps), null)), null);
-            boolean hasBeta = present(n, op.beta);
+            boolean hasBeta = present(n.getInputList(), op.beta);
             String scaled = emit("Mul", List.of(emit("Div", List.of(xc, rms), null), n.getInput(op.gamma)), hasBeta ? null : n.getOutput(0));
             if (hasBeta) emit("Add", List.of(scaled, n.getInput(op.beta)), n.getOutput(0));
 
@@ -124,18 +121,22 @@ final class NaiveNormEmulation {
         /** ReduceMean(x^2) -> ReduceSum(x^2) / d. */
         void meanOfSquares(NodeProto n) {
             prefix = "emu_norm_" + (n.getName().isEmpty() ? "n" + nodes.size() : n.getName()) + "_";
-            long[] axes = reduceAxes(n);
-            TensorType t = types.get(n.getInput(0));
-            if (axes == null || t == null || t.shape() == null) { // no-op reduction or unknown rank: keep as it is
+            AttributeProto attrAxes = Protos.attr(n, "axes");
+            long[] axes = attrAxes != null ? attrAxes.getIntsList().stream().mapToLong(Long::longValue).toArray() : null;
+            if (axes == null && n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
+                TensorProto t = constantValues.get(n.getInput(1));
+                if (t == null) { // axes computed at run time: leave the node as it is
+                    nodes.add(n);
+                    return;
+                }
+                axes = Protos.longs(t);
+            }
+            if (axes == null && Protos.intAttr(n, "noop_with_empty_axes", 0) == 1) { // a no-op reduction
                 nodes.add(n);
                 return;
             }
-            if (axes.length == 0) {
-                axes = new long[t.shape().length];
-                for (int i = 0; i < axes.length; i++) axes[i] = i;
-            }
             String sum = reduceSum(n.getInput(0), axes, Protos.intAttr(n, "keepdims", 1));
-            emit("Div", List.of(sum, scalar(normalisedSize(n, t.shape(), axes))), n.getOutput(0));
+            emit("Div", List.of(sum, size(n.getInput(0), sum)), n.getOutput(0));
         }
 
         boolean isSquare(String tensor) {
@@ -147,35 +148,43 @@ final class NaiveNormEmulation {
             return e != null && e == 2.0;
         }
 
-        /** Axes of a ReduceMean (attribute before opset 18, input after); empty = all; null = no-op. */
-        private long[] reduceAxes(NodeProto n) {
-            AttributeProto a = Protos.attr(n, "axes");
-            if (a != null) return a.getIntsList().stream().mapToLong(Long::longValue).toArray();
-            if (n.getInputCount() > 1 && !n.getInput(1).isEmpty()) {
-                TensorProto t = constantValues.get(n.getInput(1));
-                return t == null ? null : Protos.longs(t);
+        /** [axis, ..., last]; negative axes need no rank. */
+        private long[] normalisedAxes(NodeProto n, NormOp op) {
+            long axis = op.lastAxisOnly ? -1 : Protos.intAttr(n, "axis", -1);
+            if (axis < 0) {
+                long[] axes = new long[(int) -axis];
+                for (int i = 0; i < axes.length; i++) axes[i] = axis + i;
+                return axes;
             }
-            return Protos.intAttr(n, "noop_with_empty_axes", 0) == 1 ? null : new long[0];
+            if (types == null) types = TensorTypes.infer(model);
+            TensorType t = types.get(n.getInput(0));
+            if (t == null || t.shape() == null || t.shape().length == 0)
+                throw new IllegalArgumentException(what(n) + ": axis " + axis + " needs the rank of input '" + n.getInput(0) + "', which is unknown");
+            long[] axes = new long[t.shape().length - (int) axis];
+            for (int i = 0; i < axes.length; i++) axes[i] = axis + i;
+            return axes;
         }
 
-        private long normalisedSize(NodeProto n, long[] shape, long[] axes) {
-            long d = 1;
-            for (long a : axes) {
-                long dim = shape[(int) (a < 0 ? a + shape.length : a)];
-                if (dim <= 0)
-                    throw new IllegalArgumentException(what(n) + ": the size of the normalised axes of '" + n.getInput(0)
-                            + "' is unknown (shape " + java.util.Arrays.toString(shape) + ")");
-                d *= dim;
-            }
-            return d;
+        /** ReduceSum(x) / d. */
+        private String mean(String x, long[] axes, long keepdims) {
+            String sum = reduceSum(x, axes, keepdims);
+            return emit("Div", List.of(sum, size(x, sum)), null);
         }
 
+        /** d = Size(x) / Size(reduced), as a float. */
+        private String size(String x, String reduced) {
+            String ratio = emit("Div", List.of(emit("Size", List.of(x), null), emit("Size", List.of(reduced), null)), null);
+            return emit("Cast", List.of(ratio), null, Protos.intAttr("to", DataType.FLOAT_VALUE));
+        }
+
+        /** axes null: every axis. */
         private String reduceSum(String x, long[] axes, long keepdims) {
-            if (!axesAsInput)
-                return emit("ReduceSum", List.of(x), null, Protos.intsAttr("axes", axes), Protos.intAttr("keepdims", keepdims));
+            AttributeProto keep = Protos.intAttr("keepdims", keepdims);
+            if (axes == null) return emit("ReduceSum", List.of(x), null, keep);
+            if (!axesAsInput) return emit("ReduceSum", List.of(x), null, Protos.intsAttr("axes", axes), keep);
             String axesName = names.fresh(prefix + "axes");
             constants.add(Protos.longTensor(axesName, new long[]{axes.length}, axes));
-            return emit("ReduceSum", List.of(x, axesName), null, Protos.intAttr("keepdims", keepdims));
+            return emit("ReduceSum", List.of(x, axesName), null, keep);
         }
 
         private String scalar(float v) {
@@ -188,10 +197,6 @@ final class NaiveNormEmulation {
             String out = output != null ? output : names.fresh(prefix + op.toLowerCase() + count);
             nodes.add(Protos.node(op, prefix + op + "_" + count++, inputs, List.of(out), attrs));
             return out;
-        }
-
-        private static boolean present(NodeProto n, int index) {
-            return present(n.getInputList(), index);
         }
 
         private static boolean present(List<String> names, int index) {

@@ -23,7 +23,8 @@ public record ProbeReport(String model, RunInfo run, int samples, List<NormStats
     public String toTable() {
         StringBuilder sb = new StringBuilder();
         sb.append("norm probe: ").append(model).append(", ").append(samples).append(" sample(s)\n  ").append(run.summary()).append('\n');
-        String fmt = "%3s %-28s %6s %7s %10s %10s %10s %9s %10s %10s %10s %8s %s%n";
+        int w = Math.max(4, norms.stream().mapToInt(n -> n.normName().length()).max().orElse(4));
+        String fmt = "%3s %-" + w + "s %6s %7s %10s %10s %10s %9s %10s %10s %10s %8s %s%n";
         sb.append(String.format(Locale.ROOT, fmt, "#", "norm", "d", "rows", "max |x|", "max sumsq", "fp16 sumsq", "log2 room",
                 "min/6.1e-5", "mean ||x||", "SLaNC s", "meas/s", "fp16"));
         int i = 0;

@@ -255,7 +255,10 @@ class EmulationTest {
         ModelProto e = Emulation.apply(m, Emulation.Mode.FP16_NAIVE_NORMS);
         List<NodeProto> casts = e.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("Cast")).toList();
         assertFalse(casts.isEmpty());
-        assertTrue(casts.stream().allMatch(n -> n.getName().startsWith("emu_fp16_")));
+        assertTrue(casts.stream().noneMatch(n -> n.getName().startsWith("InsertedPrecisionFreeCast")));
+        List<NodeProto> toHalf = casts.stream().filter(n -> Protos.intAttr(n, "to", 0) == H).toList();
+        assertTrue(toHalf.size() >= 10, "a round trip after each step of the decomposed norm");
+        assertTrue(toHalf.stream().allMatch(n -> n.getName().startsWith("emu_fp16_")));
         assertTrue(e.getGraph().getNodeList().stream().noneMatch(n -> n.getOpType().equals("LayerNormalization")));
         float[] gammaOut = Protos.floats(e.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("gamma")).findFirst().orElseThrow());
         assertEquals(fp16(0.1f), gammaOut[0]);
