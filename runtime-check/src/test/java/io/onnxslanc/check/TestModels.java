@@ -21,7 +21,7 @@ public final class TestModels {
     public static final int H = DataType.FLOAT16_VALUE;
 
     public static ModelProto model(GraphProto.Builder g, long opset) {
-        return ModelProto.newBuilder().setIrVersion(8).setProducerName("onnx-slanc-test")
+        return ModelProto.newBuilder().setIrVersion(opset >= 23 ? 11 : 8).setProducerName("onnx-slanc-test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(opset))
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("com.microsoft").setVersion(1))
                 .setGraph(g.setName("test")).build();
@@ -66,7 +66,7 @@ public final class TestModels {
         return model(g, 17);
     }
 
-    /** A single fused norm node: LayerNormalization (with bias) or SimplifiedLayerNormalization over the last axis. */
+    /** A single fused norm node over the last axis: LayerNormalization (with bias), SimplifiedLayerNormalization or RMSNormalization. */
     public static ModelProto fusedNorm(String op, int rows, int d, float eps, float[] gamma, float[] beta) {
         GraphProto.Builder g = GraphProto.newBuilder()
                 .addInput(Protos.valueInfo("x", F, rows, d)).addOutput(Protos.valueInfo("y", F, rows, d))
@@ -77,7 +77,7 @@ public final class TestModels {
             inputs = List.of("x", "gamma", "beta");
         }
         g.addNode(node(op, "norm", inputs, List.of("y"), Protos.intAttr("axis", -1), floatAttr("epsilon", eps)));
-        return model(g, 17);
+        return model(g, op.equals("RMSNormalization") ? 23 : 17);
     }
 
     public static float fp16(float v) {

@@ -192,7 +192,7 @@ class EmulationTest {
             gamma[j] = 0.5f + r.nextFloat();
             beta[j] = (float) r.nextGaussian();
         }
-        for (String op : List.of("LayerNormalization", "SimplifiedLayerNormalization")) {
+        for (String op : List.of("LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization")) {
             boolean ln = op.equals("LayerNormalization");
             float[] b = ln ? beta : null;
             float[] x = rowsAroundThreshold(ln);
@@ -222,29 +222,44 @@ class EmulationTest {
     }
 
     @Test
-    void naiveNormsHandleSkipSimplifiedLayerNormWithItsSumOutput() {
-        float[] gamma = TestModels.filled(D, 2f);
-        GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, 1, D)).addInput(Protos.valueInfo("skip", F, 1, D))
-                .addOutput(Protos.valueInfo("y", F, 1, D)).addOutput(Protos.valueInfo("sum", F, 1, D))
-                .addInitializer(Protos.floatTensor("gamma", new long[]{D}, gamma))
-                .addNode(Protos.node("com.microsoft", "SkipSimplifiedLayerNormalization", "skipnorm", List.of("x", "skip", "gamma"),
-                        List.of("y", "", "", "sum"), Protos.floatAttr("epsilon", 1e-6f)));
-        ModelProto m = TestModels.model(g, 17);
-        float[] x = new float[D], skip = new float[D], sum = new float[D];
+    void naiveNormsHandleSkipNormsWithTheirSumOutput() {
         Random r = new Random(9);
+        float[] gamma = new float[D], beta = new float[D], bias = new float[D];
+        for (int j = 0; j < D; j++) {
+            gamma[j] = 0.5f + r.nextFloat();
+            beta[j] = (float) r.nextGaussian();
+            bias[j] = (float) r.nextGaussian();
+        }
+        float[] x = new float[D], skip = new float[D];
         for (int j = 0; j < D; j++) {
             x[j] = (float) r.nextGaussian();
             skip[j] = (float) r.nextGaussian();
-            sum[j] = x[j] + skip[j];
         }
-        double[] ref = normRef(sum, 0, D, false, 1e-6f, gamma, null);
-        try (Emulation.EmulatedSession s = Emulation.open(ModelSource.of("skip.onnx", m), Emulation.Mode.FP16_NAIVE_NORMS, SessionFactory.cpu(), true)) {
-            Map<String, TensorData> out = Runs.run(s.opened().session(), "skip", Map.of(
-                    "x", TensorData.ofFloats(new long[]{1, D}, x), "skip", TensorData.ofFloats(new long[]{1, D}, skip)));
+        for (String op : List.of("SkipSimplifiedLayerNormalization", "SkipLayerNormalization")) {
+            boolean ln = op.equals("SkipLayerNormalization");
+            GraphProto.Builder g = GraphProto.newBuilder()
+                    .addInput(Protos.valueInfo("x", F, 1, D)).addInput(Protos.valueInfo("skip", F, 1, D))
+                    .addOutput(Protos.valueInfo("y", F, 1, D)).addOutput(Protos.valueInfo("sum", F, 1, D))
+                    .addInitializer(Protos.floatTensor("gamma", new long[]{D}, gamma))
+                    .addInitializer(Protos.floatTensor("bias", new long[]{D}, bias))
+                    .addNode(Protos.node("com.microsoft", op, "skipnorm",
+                            ln ? List.of("x", "skip", "gamma", "beta", "bias") : List.of("x", "skip", "gamma", "bias"),
+                            List.of("y", "", "", "sum"), Protos.floatAttr("epsilon", 1e-6f)));
+            if (ln) g.addInitializer(Protos.floatTensor("beta", new long[]{D}, beta));
+            ModelProto m = TestModels.model(g, 17);
+            float[] sum = new float[D], roundedSum = new float[D];
             for (int j = 0; j < D; j++) {
-                assertEquals(fp16(fp16(x[j]) + fp16(skip[j])), out.get("sum").floats()[j], "sum output = rounded x + skip");
-                assertEquals(ref[j], out.get("y").floats()[j], 4e-3 * Math.abs(ref[j]) + 2e-3);
+                sum[j] = x[j] + skip[j] + bias[j];
+                roundedSum[j] = fp16(fp16(fp16(x[j]) + fp16(skip[j])) + fp16(bias[j]));
+            }
+            double[] ref = normRef(sum, 0, D, ln, 1e-6f, gamma, ln ? beta : null);
+            try (Emulation.EmulatedSession s = Emulation.open(ModelSource.of(op + ".onnx", m), Emulation.Mode.FP16_NAIVE_NORMS, SessionFactory.cpu(), true)) {
+                Map<String, TensorData> out = Runs.run(s.opened().session(), op, Map.of(
+                        "x", TensorData.ofFloats(new long[]{1, D}, x), "skip", TensorData.ofFloats(new long[]{1, D}, skip)));
+                for (int j = 0; j < D; j++) {
+                    assertEquals(roundedSum[j], out.get("sum").floats()[j], op + ": sum output = x + skip + bias, each step rounded");
+                    assertEquals(ref[j], out.get("y").floats()[j], 4e-3 * Math.abs(ref[j]) + 2e-3, op);
+                }
             }
         }
     }
