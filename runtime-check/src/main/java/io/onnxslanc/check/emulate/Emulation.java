@@ -39,12 +39,23 @@ public final class Emulation {
         }
     }
 
-    /** The emulating model; the input is not modified. */
+    /** The emulating model; the input is not modified. It must be the FP32 model. */
     public static ModelProto apply(ModelProto model, Mode mode) {
+        requireFp32(model);
         return switch (mode) {
             case FP16_STORAGE -> Fp16StorageEmulation.apply(model);
             case FP16_NAIVE_NORMS -> NaiveNormEmulation.apply(model);
         };
+    }
+
+    private static void requireFp32(ModelProto model) {
+        int half = io.onnxslanc.proto.Onnx.TensorProto.DataType.FLOAT16_VALUE;
+        for (var in : model.getGraph().getInputList())
+            if (in.getType().getTensorType().getElemType() == half)
+                throw new IllegalArgumentException("FP16 emulation works on the FP32 model, but input '" + in.getName() + "' is FLOAT16");
+        for (var t : model.getGraph().getInitializerList())
+            if (t.getDataType() == half)
+                throw new IllegalArgumentException("FP16 emulation works on the FP32 model, but initializer '" + t.getName() + "' is FLOAT16");
     }
 
     /** A session on the emulating model, and the result of the cast-survival check (null when not checked). */

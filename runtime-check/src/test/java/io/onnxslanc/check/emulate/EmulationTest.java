@@ -308,6 +308,9 @@ class EmulationTest {
                 () -> Emulation.apply(TestModels.model(g, 17), Emulation.Mode.FP16_STORAGE));
         assertTrue(ex.getMessage().contains("subgraphs") && ex.getMessage().contains("'branchy'"), ex.getMessage());
         assertThrows(IllegalArgumentException.class, () -> Emulation.Mode.parse("fp8"));
+        IllegalArgumentException half = assertThrows(IllegalArgumentException.class, () -> Emulation.apply(
+                TestModels.decomposedRmsNorm(1, D, 1e-5f, TestModels.filled(D, 1f), H), Emulation.Mode.FP16_STORAGE));
+        assertEquals("FP16 emulation works on the FP32 model, but input 'x' is FLOAT16", half.getMessage());
         assertEquals(Emulation.Mode.FP16_NAIVE_NORMS, Emulation.Mode.parse("fp16-naive-norms"));
     }
 }

@@ -97,11 +97,13 @@ class SessionFactoryTest {
         SessionFactory alone = new SessionFactory(ProviderChoice.parse("cuda"), OptLevel.BASIC_OPT, Map.of(), Map.of());
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, () -> alone.open(ADD));
         assertTrue(e.getMessage().contains("onnxruntime_gpu"), e.getMessage());
+        System.out.println(e.getMessage());
         SessionFactory fallback = new SessionFactory(ProviderChoice.parse("cuda,cpu"), OptLevel.BASIC_OPT,
                 Map.of("enable_skip_layer_norm_strict_mode", "1"), Map.of());
         try (OpenedSession s = fallback.open(ADD)) {
             assertEquals("CPU", s.info().provider());
             assertFalse(s.info().warnings().isEmpty());
+            System.out.println(s.info().summary());
         }
     }
 
