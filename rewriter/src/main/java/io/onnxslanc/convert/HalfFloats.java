@@ -67,9 +67,10 @@ public final class HalfFloats {
      * Rebias the exponent (127 -> 15) and drop 13 mantissa bits with round-to-nearest-even: adding
      * 0xFFF plus the lowest kept bit carries into the kept bits exactly when the dropped part is above
      * one half, or exactly one half with an odd kept part. A carry out of the mantissa correctly
-     * bumps the exponent, up to infinity (0x7C00) for 65520 and above.
+     * bumps the exponent, up to infinity (0x7C00) for 65520 and above. Valid for abs in
+     * [2^-14, 2^16); package-private for the bulk converter's fast path.
      */
-    private static int normalToHalf(int abs) {
+    static int normalToHalf(int abs) {
         int lowestKeptBit = (abs >>> 13) & 1;
         return (abs - ((127 - 15) << 23) + 0xFFF + lowestKeptBit) >>> 13;
     }
