@@ -37,7 +37,10 @@ public final class HalfFloats {
         return floatBitsToHalf(Float.floatToRawIntBits(f));
     }
 
-    /** FP16 bits to the float32 with the same value (exact; NaN payloads are kept). */
+    /**
+     * FP16 bits to the float32 with the same value (exact). Use {@link #halfToFloatBits(short)} where
+     * NaN payloads matter: a float value is not guaranteed to carry signalling-NaN bits unchanged.
+     */
     public static float toFloat(short h) {
         return Float.intBitsToFloat(halfToFloatBits(h));
     }
@@ -49,8 +52,8 @@ public final class HalfFloats {
         int half;
         // One unsigned compare: abs in [2^-14, 2^16), the range where the result is a normal half or,
         // after rounding up, infinity.
-        if (abs - FLOAT_BITS_OF_MIN_NORMAL_HALF + Integer.MIN_VALUE
-                < FLOAT_BITS_OF_HALF_OVERFLOW - FLOAT_BITS_OF_MIN_NORMAL_HALF + Integer.MIN_VALUE) {
+        if (Integer.compareUnsigned(abs - FLOAT_BITS_OF_MIN_NORMAL_HALF,
+                FLOAT_BITS_OF_HALF_OVERFLOW - FLOAT_BITS_OF_MIN_NORMAL_HALF) < 0) {
             half = normalToHalf(abs);
         } else if (abs < FLOAT_BITS_OF_MIN_NORMAL_HALF) {
             half = smallToHalf(abs);
@@ -67,9 +70,10 @@ public final class HalfFloats {
      * Rebias the exponent (127 -> 15) and drop 13 mantissa bits with round-to-nearest-even: adding
      * 0xFFF plus the lowest kept bit carries into the kept bits exactly when the dropped part is above
      * one half, or exactly one half with an odd kept part. A carry out of the mantissa correctly
-     * bumps the exponent, up to infinity (0x7C00) for 65520 and above.
+     * bumps the exponent, up to infinity (0x7C00) for 65520 and above. Valid for abs in
+     * [2^-14, 2^16); package-private for the bulk converter's fast path.
      */
-    private static int normalToHalf(int abs) {
+    static int normalToHalf(int abs) {
         int lowestKeptBit = (abs >>> 13) & 1;
         return (abs - ((127 - 15) << 23) + 0xFFF + lowestKeptBit) >>> 13;
     }
@@ -94,7 +98,7 @@ public final class HalfFloats {
         int bits = h & 0xFFFF;
         int sign = (bits & 0x8000) << 16;
         int abs = bits & 0x7FFF;
-        if (abs - 0x0400 + Integer.MIN_VALUE < HALF_INFINITY - 0x0400 + Integer.MIN_VALUE) {
+        if (Integer.compareUnsigned(abs - 0x0400, HALF_INFINITY - 0x0400) < 0) {
             return sign | ((abs << 13) + ((127 - 15) << 23)); // normal: rebias the exponent
         }
         if (abs >= HALF_INFINITY) {

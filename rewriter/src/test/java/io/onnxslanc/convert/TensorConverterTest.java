@@ -114,6 +114,8 @@ class TensorConverterTest {
         checkFloatToHalf(values, Fp16Clamp.DEFAULT, ByteBuffer::allocateDirect);
         checkFloatToHalf(values, Fp16Clamp.NONE, ByteBuffer::allocate);
         checkFloatToHalf(values, new Fp16Clamp(1000f, 1e-3f), ByteBuffer::allocateDirect);
+        checkFloatToHalf(values, new Fp16Clamp(1e-5f, 1e-7f), ByteBuffer::allocate); // below the normal range
+        checkFloatToHalf(values, new Fp16Clamp(1e6f, 0f), ByteBuffer::allocate); // clamp beyond FP16: inf
     }
 
     @Test
