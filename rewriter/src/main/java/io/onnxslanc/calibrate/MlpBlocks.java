@@ -37,7 +37,7 @@ final class MlpBlocks {
     }
 
     static Found<Mlp> match(LinearLayer down) {
-        Value u = GraphOps.through(down.input(), Set.of("Cast", "Identity"));
+        Value u = GraphOps.through(down.input(), GraphOps.LAYOUT_OPS);
         Node p = u.producer();
         if (p != null && p.is("Mul") && !GraphOps.isConstant(p.input(0)) && !GraphOps.isConstant(p.input(1))) {
             Found<Sources> a = sources(p.input(0));
@@ -90,6 +90,10 @@ final class MlpBlocks {
             }
             boolean standardOrMs = p.domain().isEmpty() || p.domain().equals("ai.onnx") || p.domain().equals("com.microsoft");
             String op = p.opType();
+            if (GraphOps.LAYOUT_OPS.contains(op) && (p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+                todo.add(p.input(0)); // Reshapes around Gemm layers; the other inputs are shapes and axes
+                continue;
+            }
             if (!standardOrMs || !(NONLINEAR.contains(op) || ARITHMETIC.contains(op))) {
                 return Found.fail("reaches " + GraphOps.describe(x) + " ('" + p.name() + "'), not an activation or a linear layer");
             }
