@@ -13,19 +13,34 @@ import java.util.List;
  * @param skip        Skip* ops only: the "skip" operand added to input inside the op, else null
  * @param entryUses   the uses of {@code input} (and of {@code skip}) that belong to the norm: exactly the
  *                    edges that SLaNC rescales; other consumers of the residual stream keep the unscaled tensor
- * @param gamma       the gain (an initializer value), or null
- * @param beta        the bias, or null
+ * @param gamma       the gain, or null: an initializer or a Constant output (read it with
+ *                    {@link Constants#tensor}), seen back through Cast/Flatten/Reshape/Unsqueeze; a graph
+ *                    input when the model takes the gain as input (ONNX's operator tests do)
+ * @param beta        the bias, or null (same kinds of value as gamma)
  * @param epsilon     where epsilon lives
  * @param hiddenSize  the normalised dimension d, or -1 when unknown
  * @param nodes       every node of the norm (one for fused forms)
  * @param output      the normalised output
+ * @param sideOutputs values of the norm other than {@code output} that are used outside it or are graph
+ *                    outputs: a fused op's Mean / InvStdDev outputs, the input_skip_bias_sum of Skip* ops,
+ *                    a decomposed norm's mean or standard deviation (ONNX's expanded LayerNormalization
+ *                    returns them). They depend on the input's scale, so a rewrite that rescales the input
+ *                    must compensate them or leave the norm alone. Usually empty.
  */
 public record NormSite(NormKind kind, Node root, Value input, Value skip, List<Value.Use> entryUses,
-                       Value gamma, Value beta, Epsilon epsilon, long hiddenSize, List<Node> nodes, Value output) {
+                       Value gamma, Value beta, Epsilon epsilon, long hiddenSize, List<Node> nodes, Value output,
+                       List<Value> sideOutputs) {
 
     public NormSite {
         entryUses = List.copyOf(entryUses);
         nodes = List.copyOf(nodes);
+        sideOutputs = List.copyOf(sideOutputs);
+    }
+
+    /** The original signature, for sites without side outputs. */
+    public NormSite(NormKind kind, Node root, Value input, Value skip, List<Value.Use> entryUses,
+                    Value gamma, Value beta, Epsilon epsilon, long hiddenSize, List<Node> nodes, Value output) {
+        this(kind, root, input, skip, entryUses, gamma, beta, epsilon, hiddenSize, nodes, output, List.of());
     }
 
     public String name() {
