@@ -47,6 +47,32 @@ class SlancScalesEstimateTest {
         assertWithinReportedError(exact, estimate);
     }
 
+    @ParameterizedTest(name = "correlation={0}")
+    @CsvSource({"1.0", "-0.4"})
+    void attentionWithLargeResidualCrossTermIsWithinReportedError(double correlation) {
+        // W_v close to c W_o^T makes diag(W_o W_v) large (c > 0) or cancel part of the identity (c < 0), so the
+        // exactly computed cross term 2 sum gamma_i^2 (W_o W_v)_ii carries much of the result
+        Random random = new Random(17);
+        int d = 64;
+        double[][] wo = ReferenceMath.randomMatrix(random, d, d, 1 / Math.sqrt(d));
+        double[][] wv = new double[d][d];
+        for (int i = 0; i < d; i++) {
+            for (int j = 0; j < d; j++) {
+                wv[i][j] = (float) (correlation * wo[j][i] + 0.05 * random.nextGaussian());
+            }
+        }
+        double[] gamma = ReferenceMath.randomGamma(random, d);
+        double exact = ReferenceMath.attention(wv, wo, gamma, 8, 8, true);
+        double withoutCross = ReferenceMath.frobenius(ReferenceMath.withResidualAndGain(ReferenceMath.multiply(wo, wv), gamma, false));
+        assertTrue(Math.abs(exact * exact - withoutCross * withoutCross - ReferenceMath.frobenius(
+                ReferenceMath.withResidualAndGain(new double[d][d], gamma, true)) * ReferenceMath.frobenius(
+                ReferenceMath.withResidualAndGain(new double[d][d], gamma, true))) > 0.2 * exact * exact,
+                "the test needs a cross term that matters");
+        ScaleResult estimate = SlancScales.attention(ReferenceMath.view("wv", wv, true), ReferenceMath.view("wo", wo, false),
+                gamma, 8, 8, ESTIMATE);
+        assertWithinReportedError(exact, estimate);
+    }
+
     @ParameterizedTest(name = "d={0} dff={1} residual={2}")
     @CsvSource({
             "32, 86, true",
