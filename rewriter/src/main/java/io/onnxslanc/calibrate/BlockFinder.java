@@ -19,9 +19,11 @@ import java.util.Map;
  * the factor of the block in front of it. Anything else is reported UNKNOWN with the reason; nothing is guessed.
  */
 public final class BlockFinder {
+    private final Graph graph;
     private final NormIndex index;
 
     private BlockFinder(Graph graph, List<NormSite> sites) {
+        this.graph = graph;
         this.index = new NormIndex(graph, sites);
     }
 
@@ -36,6 +38,9 @@ public final class BlockFinder {
     }
 
     private NormBlock find(NormSite site) {
+        if (site.root().graph() != graph) {
+            return NormBlock.unknown(site, "inside a subgraph (If / Loop / Scan body), which SLaNC does not calibrate");
+        }
         if (index.isFirst(site)) {
             return NormBlock.first(site);
         }

@@ -122,6 +122,14 @@ public final class SlancRewrite {
                     + "' is " + (type == null ? "unknown" : type));
             return unchanged(c, warnings);
         }
+        for (Value side : site.sideOutputs()) {
+            int index = site.root().outputs().indexOf(side);
+            if (!sideOutputFactors(site, 2.0, 0.5).containsKey(index)) {
+                warnings.add("norm '" + site.name() + "' left unscaled: its intermediate '" + side.name()
+                        + "' is used outside the norm and would change with the input's scale");
+                return unchanged(c, warnings);
+            }
+        }
         double s = c.scale();
         ArrayTensor inv = FloatEncoding.tensor(type, new long[0], 1 / s);
         double f = inv.toDoubles()[0];
@@ -219,12 +227,7 @@ public final class SlancRewrite {
      */
     private static void compensateSideOutputs(Graph graph, NormSite site, double s, double f, DataType inputType) {
         Node root = site.root();
-        Map<Integer, Double> factors = switch (site.kind()) {
-            case LAYER_NORMALIZATION -> Map.of(1, s, 2, f);
-            case SIMPLIFIED_LAYER_NORMALIZATION -> Map.of(1, f);
-            case SKIP_LAYER_NORMALIZATION, SKIP_SIMPLIFIED_LAYER_NORMALIZATION -> Map.of(1, s, 2, f, 3, s);
-            default -> Map.of();
-        };
+        Map<Integer, Double> factors = sideOutputFactors(site, s, f);
         for (int index = 1; index < root.outputs().size(); index++) {
             Value out = root.output(index);
             Double k = factors.get(index);
@@ -258,6 +261,19 @@ public final class SlancRewrite {
         }
     }
 
+    /**
+     * Output index -> factor that restores it, for the fused ops: mean (1) and residual sum (3) scale with the input,
+     * so they are multiplied by s; the inverse standard deviation (2, or 1 for SimplifiedLayerNormalization) by f = 1/s.
+     */
+    private static Map<Integer, Double> sideOutputFactors(NormSite site, double s, double f) {
+        return switch (site.kind()) {
+            case LAYER_NORMALIZATION -> Map.of(1, s, 2, f);
+            case SIMPLIFIED_LAYER_NORMALIZATION -> Map.of(1, f);
+            case SKIP_LAYER_NORMALIZATION, SKIP_SIMPLIFIED_LAYER_NORMALIZATION -> Map.of(1, s, 2, f, 3, s);
+            default -> Map.of();
+        };
+    }
+
     /** epsilon * f^2 for the factor f actually stored; returns the new epsilon as stored. */
     private static double rescaleEpsilon(Graph graph, NormSite site, double f, List<String> warnings) {
         Epsilon eps = site.epsilon();
@@ -272,23 +288,35 @@ public final class SlancRewrite {
             return after;
         }
         if (eps instanceof Epsilon.InTensor t) {
-            Value old = t.addNode().input(t.inputIndex());
-            Tensor data = ConstantValues.tensor(old);
-            if (data == null || !FloatEncoding.supports(data.dataType())) {
-                throw new IllegalStateException("norm '" + site.name() + "': epsilon operand '" + old.name() + "' is not a float constant");
+            // the operand is a constant, possibly behind Cast / Identity (function bodies cast epsilon to the stash
+            // type); the new constant is written in the type the Add sees and replaces the whole chain's output
+            Value cur = t.addNode().input(t.inputIndex());
+            DataType castTo = null;
+            while (ConstantValues.tensor(cur) == null && cur.producer() != null
+                    && (cur.producer().is("Cast") || cur.producer().is("Identity"))) {
+                if (castTo == null && cur.producer().is("Cast")) {
+                    castTo = DataType.fromCode((int) cur.producer().intAttr("to", 0));
+                }
+                cur = cur.producer().input(0);
             }
-            double[] v = data.toDoubles();
+            Tensor data = ConstantValues.tensor(cur);
+            DataType type = castTo != null ? castTo : data == null ? null : data.dataType();
+            if (data == null || !FloatEncoding.supports(type) || !data.dataType().isFloatingPoint()) {
+                throw new IllegalStateException("norm '" + site.name() + "': epsilon operand '"
+                        + t.addNode().input(t.inputIndex()).name() + "' is not a float constant");
+            }
+            double[] v = FloatEncoding.tensor(type, data.dims(), data.toDoubles()).toDoubles();
             double[] scaled = new double[v.length];
             for (int i = 0; i < v.length; i++) {
                 scaled[i] = v[i] * f * f;
             }
-            ArrayTensor nt = FloatEncoding.tensor(data.dataType(), data.dims(), scaled);
+            ArrayTensor nt = FloatEncoding.tensor(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];
             t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + site.name(), nt));
             if (after == 0 && before > 0) {
-                warnings.add("epsilon of norm '" + site.name() + "' underflows to 0 in " + data.dataType() + " ("
+                warnings.add("epsilon of norm '" + site.name() + "' underflows to 0 in " + type + " ("
                         + before + " / s^2 = " + scaled[0] + "); the norm divides by sqrt(variance) alone");
-            } else if (data.dataType() != DataType.FLOAT16 && after > 0 && after < FP16_UNDERFLOW) {
+            } else if (type != DataType.FLOAT16 && after > 0 && after < FP16_UNDERFLOW && before >= FP16_UNDERFLOW) {
                 warnings.add("epsilon of norm '" + site.name() + "' is " + after + " after scaling; it becomes 0 if the "
                         + "constant is converted to FLOAT16");
             }
