@@ -154,4 +154,31 @@ class BlockFinderTest {
         assertEquals(BlockKind.UNKNOWN, b.kind());
         assertTrue(b.reason().contains("the input of W_1 'w1' is 'y', not the output of a recognised norm"), b.reason());
     }
+
+    @Test
+    void fusedOnnxRuntimeForms() {
+        TestGraph t = Transformers.fusedLlama(6, false);
+        Map<String, NormBlock> blocks = byName(t);
+        assertEquals(BlockKind.FIRST, blocks.get("input_ln").kind());
+        NormBlock a = blocks.get("post_ln");
+        assertEquals(BlockKind.ATTENTION, a.kind(), a.reason());
+        assertEquals(8, a.nHeads());
+        assertEquals(4, a.nKvHeads());
+        assertTrue(a.headsSource().startsWith("GroupQueryAttention"), a.headsSource());
+        assertEquals("wv", weight(a, WeightRole.V));
+        assertEquals("wo_flat", weight(a, WeightRole.O)); // behind a Reshape
+        NormBlock fin = blocks.get("final_ln");
+        assertEquals(BlockKind.FINAL, fin.kind(), fin.reason());
+        assertEquals(BlockKind.MLP, fin.formula());
+        assertEquals("post_ln", fin.feedingNorm().name(), "the Skip norm's output 0 feeds W_1");
+
+        TestGraph p = Transformers.fusedLlama(7, true);
+        NormBlock packed = byName(p).get("post_ln");
+        assertEquals(BlockKind.ATTENTION, packed.kind(), packed.reason());
+        WeightRef wv = packed.weights().get(WeightRole.V);
+        assertEquals("qkv", wv.name());
+        assertEquals(2 * Transformers.LD, wv.outFrom());
+        assertEquals(8, packed.nHeads());
+        assertEquals(8, packed.nKvHeads());
+    }
 }

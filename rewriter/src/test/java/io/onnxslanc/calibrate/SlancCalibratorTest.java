@@ -189,4 +189,22 @@ class SlancCalibratorTest {
         assertEquals(5, steps[0]);
         assertEquals(5, steps[1]);
     }
+
+    @Test
+    void fusedFormsMatchTheFormulas() {
+        TestGraph t = Transformers.fusedLlama(41, false);
+        Map<String, NormCalibration> c = calibrate(t, EXACT);
+        double a = SlancReference.attention(fromMatMulB(t.data("wv"), LD, LKV * LHD), fromMatMulB(t.data("wo_flat"), LD, LD),
+                toDoubles(t.data("input_ln.weight")), LHEADS, LKV);
+        assertClose(a, c.get("post_ln").result().scale(), 1e-9, "GroupQueryAttention, W_o behind Reshape");
+        assertEquals(SlancReference.powerOfTwo(a), c.get("post_ln").scale(), "Skip norms are always rounded");
+        double m = SlancReference.plainMlp(fromMatMulB(t.data("w1"), LD, LFF), fromMatMulB(t.data("w2"), LFF, LD),
+                toDoubles(t.data("post_ln.weight")));
+        assertClose(m, c.get("final_ln").scale(), 1e-9, "final after a Skip norm");
+
+        TestGraph p = Transformers.fusedLlama(42, true);
+        double packed = SlancReference.attention(SlancReference.rows(fromMatMulB(p.data("qkv"), LD, 3 * LD), 2 * LD, 3 * LD),
+                fromMatMulB(p.data("wo_flat"), LD, LD), toDoubles(p.data("input_ln.weight")), LHEADS, LHEADS);
+        assertClose(packed, calibrate(p, EXACT).get("post_ln").result().scale(), 1e-9, "com.microsoft Attention, packed");
+    }
 }

@@ -136,4 +136,20 @@ class SlancFacadeTest {
         assertEquals(List.of("W_v=c_attn.weight[rows 32..48]", "W_o=c_proj.weight"), ln2.weights());
         assertEquals(ln2.epsilonBefore() / (ln2.scale() * ln2.scale()), ln2.epsilonAfter(), 1e-20);
     }
+
+    @Test
+    void skipNormThroughTheMatcher() {
+        TestGraph t = Transformers.fusedLlama(36, false);
+        CalibrationReport r = Slanc.calibrate(t.model, SlancOptions.defaults().withPowerOfTwo(false));
+        assertEquals(counts("first", 1, "attention", 1, "final", 1), r.blockCounts(), r.toTable());
+        CalibrationReport.Norm skip = r.norm("post_ln");
+        assertEquals("SkipSimplifiedLayerNormalization", skip.kind());
+        assertEquals(skip.scale(), Math.scalb(1.0, Math.getExponent(skip.scale())), "rounded although rounding is off");
+        CalibrationReport.Norm fin = r.norm("final_ln");
+        assertTrue(fin.scale() != Math.scalb(1.0, Math.getExponent(fin.scale())), "not rounded: rounding is off");
+        // the residual sum reaches the final Add through the restoring Mul, under its old name
+        Value sum = t.g.lookup("post_ln_sum");
+        assertEquals("Mul", sum.producer().opType());
+        assertEquals(skip.scale(), sum.producer().input(1).constant().toDoubles()[0], 0);
+    }
 }

@@ -185,4 +185,39 @@ final class Transformers {
         t.g.addOutput(out);
         return t;
     }
+
+    /**
+     * ONNX Runtime's fused forms: SimplifiedLayerNormalization, com.microsoft GroupQueryAttention (8 query / 4 kv
+     * heads from attributes), SkipSimplifiedLayerNormalization whose residual sum feeds the next residual Add,
+     * a plain Relu MLP, and W_o stored flat [d*d] behind a Reshape. With {@code packedAttention}, a com.microsoft
+     * Attention op with one packed [d, 3d] weight and num_heads 8 replaces the projections and GQA.
+     * Norms: input_ln, post_ln (Skip), final_ln.
+     */
+    static TestGraph fusedLlama(long seed, boolean packedAttention) {
+        TestGraph t = new TestGraph(seed);
+        Value ids = t.input("ids", DataType.INT64, 1, 5);
+        Value x = t.op("Gather", t.weight("embed", 10, LD, 1.0), ids);
+        Value h = t.rmsNorm("input_ln", x, t.vector("input_ln.weight", LD, 1.0, 0.3), 1e-5f, LD).output();
+        Value ctx;
+        if (packedAttention) {
+            ctx = t.node("com.microsoft", "Attention", List.of(h, t.weight("qkv", LD, 3 * LD, 0.2),
+                    t.vector("qkv_bias", 3 * LD, 0, 0.1)), 1, ofInt("num_heads", LHEADS)).output(0);
+        } else {
+            Value q = t.matMul(h, t.weight("wq", LD, LHEADS * LHD, 0.2));
+            Value k = t.matMul(h, t.weight("wk", LD, LKV * LHD, 0.2));
+            Value v = t.matMul(h, t.weight("wv", LD, LKV * LHD, 0.2));
+            ctx = t.node("com.microsoft", "GroupQueryAttention", List.of(q, k, v), 1,
+                    ofInt("num_heads", LHEADS), ofInt("kv_num_heads", LKV)).output(0);
+        }
+        Value woFlat = t.floats("wo_flat", new long[] {LD * LD}, t.data(t.weight("wo_tmp", LD, LD, 0.2).name()));
+        Value wo = t.op("Reshape", woFlat, t.longs("wo_shape", LD, LD));
+        Value o = t.matMul(ctx, wo);
+        var skip = t.skipRmsNorm("post_ln", x, o, t.vector("post_ln.weight", LD, 1.0, 0.3), null, 1e-5f, LD);
+        Value f = t.op("Relu", t.matMul(skip.output(), t.weight("w1", LD, LFF, 0.2)));
+        Value down = t.matMul(f, t.weight("w2", LFF, LD, 0.2));
+        Value sum = skip.root().output(3);
+        Value r = t.op("Add", sum, down);
+        t.g.addOutput(t.rmsNorm("final_ln", r, t.vector("final_ln.weight", LD, 1.0, 0.3), 1e-5f, LD).output());
+        return t;
+    }
 }
