@@ -29,6 +29,11 @@ public final class ExternalTensor implements Tensor {
         return file;
     }
 
+    @Override
+    public java.util.Optional<Path> backingFile() {
+        return java.util.Optional.of(file);
+    }
+
     public long offset() {
         return offset;
     }

@@ -66,7 +66,7 @@ public final class ModelReader {
         for (StringStringEntryProto e : proto.getMetadataPropsList()) {
             model.metadata().put(e.getKey(), e.getValue());
         }
-        model.setPreserved(proto.toBuilder().clearGraph().clearOpsetImport().clearIrVersion().clearMetadataProps()
+        model.setPreserved(proto.toBuilder().clearGraph().clearIrVersion().clearMetadataProps()
                 .build().toByteArray());
         try {
             fillGraph(graph, proto.getGraph());

@@ -127,7 +127,7 @@ public final class ModelWriter {
 
     private void checkNotOverwritingSource(Graph g) {
         for (Value v : g.initializersRecursive()) {
-            if (v.constant() instanceof ExternalTensor et && et.file().toAbsolutePath().normalize().equals(dataFile.normalize())) {
+            if (v.constant().backingFile().map(f -> f.toAbsolutePath().normalize().equals(dataFile.normalize())).orElse(false)) {
                 throw new ModelFormatException(out, "its external data file " + dataFile.getFileName()
                         + " is the input's own data file; choose another output name");
             }
@@ -157,9 +157,13 @@ public final class ModelWriter {
     private ModelProto toProto(Model model) throws IOException {
         ModelProto.Builder b = ModelProto.parseFrom(model.preserved()).toBuilder();
         b.setIrVersion(model.irVersion());
-        b.clearOpsetImport();
-        for (Map.Entry<String, Long> e : model.opsets().entrySet()) {
-            b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+        Map<String, Long> original = new java.util.LinkedHashMap<>();
+        b.getOpsetImportList().forEach(o -> original.put(o.getDomain(), o.getVersion()));
+        if (!original.equals(model.opsets())) { // unchanged imports are written back exactly as read
+            b.clearOpsetImport();
+            for (Map.Entry<String, Long> e : model.opsets().entrySet()) {
+                b.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(e.getKey()).setVersion(e.getValue()));
+            }
         }
         b.clearMetadataProps();
         for (Map.Entry<String, String> e : model.metadata().entrySet()) {

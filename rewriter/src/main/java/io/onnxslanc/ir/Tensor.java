@@ -31,6 +31,11 @@ public interface Tensor {
         }
     }
 
+    /** The file this tensor's bytes are read from, if any (a writer must never overwrite it). */
+    default java.util.Optional<java.nio.file.Path> backingFile() {
+        return java.util.Optional.empty();
+    }
+
     default long elementCount() {
         long n = 1;
         for (long d : dims()) {

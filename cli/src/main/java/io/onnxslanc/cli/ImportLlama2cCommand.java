@@ -1,0 +1,47 @@
+package io.onnxslanc.cli;
+
+import io.onnxslanc.samples.llama.ImportOptions;
+import io.onnxslanc.samples.llama.Llama2cImporter;
+import io.onnxslanc.samples.llama.NormStyle;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "import-llama2c", mixinStandardHelpOptions = true,
+        description = "Builds an ONNX model (input_ids -> logits) from a llama2.c checkpoint such as stories260K.bin.")
+final class ImportLlama2cCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "CHECKPOINT")
+    Path checkpoint;
+
+    @Parameters(index = "1", paramLabel = "OUT")
+    Path out;
+
+    @Option(names = "--norm", defaultValue = "decomposed",
+            description = "how RMSNorm is written: decomposed (PyTorch export of HF Llama), decomposed-cast "
+                    + "(with the Cast-to-float wrappers), fused (ONNX Runtime's Simplified/SkipSimplifiedLayerNormalization)")
+    String norm;
+
+    @Option(names = "--past", description = "add past-key-value inputs and present outputs")
+    boolean past;
+
+    @Option(names = "--external-data", description = "write the weights to OUT.data")
+    boolean externalData;
+
+    @Override
+    public Integer call() throws Exception {
+        NormStyle style = switch (norm.toLowerCase(Locale.ROOT)) {
+            case "decomposed" -> NormStyle.DECOMPOSED;
+            case "decomposed-cast" -> NormStyle.DECOMPOSED_CAST;
+            case "fused" -> NormStyle.FUSED;
+            default -> throw new IllegalArgumentException("--norm must be decomposed, decomposed-cast or fused, not '" + norm + "'");
+        };
+        ImportOptions opts = ImportOptions.defaults().withNormStyle(style).withPastKeyValues(past);
+        Llama2cImporter.importCheckpoint(checkpoint, opts, out, externalData);
+        System.out.println("wrote " + out + " (" + style.name().toLowerCase(Locale.ROOT) + " RMSNorm"
+                + (past ? ", past key/values" : "") + ")");
+        return 0;
+    }
+}

@@ -1,0 +1,157 @@
+package io.onnxslanc.cli;
+
+import io.onnxslanc.io.ModelFormatException;
+import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.Progress;
+import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.ir.Model;
+import io.onnxslanc.convert.ConversionReport;
+import io.onnxslanc.convert.Fp16Converter;
+import io.onnxslanc.convert.Fp16Options;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code java -jar onnx-slanc.jar in.onnx out.onnx}: read, calibrate the norms, convert to FP16, write.
+ * Exit codes: 0 ok, 1 failure, 2 usage error.
+ */
+@Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
+        subcommands = {ImportLlama2cCommand.class, SynthCommand.class},
+        sortOptions = false,
+        description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
+                + "converts to FP16, and reports what it did.")
+public final class Main implements Callable<Integer> {
+
+    @Parameters(index = "0", arity = "0..1", paramLabel = "IN", description = "input .onnx model (never modified)")
+    Path input;
+
+    @Parameters(index = "1", arity = "0..1", paramLabel = "OUT", description = "output .onnx model (written atomically)")
+    Path output;
+
+    @Option(names = "--external-data", description = "write the weights to OUT.data (default: only when over 2 GiB)")
+    boolean externalData;
+
+    @Option(names = "--inline", description = "write all weights inside OUT (fails over 2 GiB)")
+    boolean inline;
+
+    @Option(names = {"-q", "--quiet"}, description = "no progress bars")
+    boolean quiet;
+
+    @Option(names = "--no-fp16", description = "leave the model in FP32 (calibration only)")
+    boolean noFp16;
+
+    @Option(names = "--target", defaultValue = "float16", paramLabel = "TYPE",
+            description = "conversion target: float16 (default) or bfloat16")
+    String target;
+
+    @Option(names = "--keep-io-types", arity = "0..1", fallbackValue = "*", split = ",", paramLabel = "NAMES",
+            description = "keep graph inputs/outputs in FP32 behind Casts: all of them, or the named ones")
+    java.util.List<String> keepIoTypes;
+
+    @Option(names = "--op-block-list", split = ",", paramLabel = "OPS",
+            description = "op types that stay in FP32 behind Casts")
+    java.util.List<String> opBlockList;
+
+    @Option(names = "--node-block-list", split = ",", paramLabel = "NODES",
+            description = "node names that stay in FP32 behind Casts")
+    java.util.List<String> nodeBlockList;
+
+    @Option(names = "--norms-fp32", description = "keep every norm in FP32 (the peers' way, for comparison with SLaNC)")
+    boolean normsFp32;
+
+    @Option(names = "--report", paramLabel = "FILE", description = "write the JSON report here")
+    Path report;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the command line in-process (tests use this) and returns the exit code. */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
+            err.println("error: " + oneLine(ex));
+            return 1;
+        });
+        return cl.execute(args);
+    }
+
+    static String oneLine(Throwable ex) {
+        String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
+        return m.replace('\n', ' ');
+    }
+
+    @Override
+    public Integer call() {
+        PrintWriter out = spec.commandLine().getOut();
+        if (input == null || output == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameters: IN OUT");
+        }
+        checkPaths(input, output);
+        Progress progress = TerminalProgress.create(quiet);
+        Model model = ModelReader.read(input);
+        out.println("read " + input);
+        out.print(ModelSummary.describe(model));
+        Reports json = new Reports();
+        json.put("input", input.toString());
+        json.put("output", output.toString());
+        ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
+        WriteOptions options = WriteOptions.defaults().withProgress(progress)
+                .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
+                        : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
+        ModelWriter.write(model, output, options);
+        out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)
+                ? " (+ " + output.getFileName() + ".data)" : ""));
+        if (conversion != null) {
+            out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
+            json.putJson("fp16", conversion.toJson());
+        }
+        if (report != null) {
+            json.write(report);
+            out.println("report " + report);
+        }
+        return 0;
+    }
+
+    private Fp16Options fp16Options() {
+        Fp16Options o = Fp16Options.defaults().withTarget(Fp16Options.parseTarget(target)).withNormsFp32(normsFp32);
+        if (keepIoTypes != null) {
+            o = keepIoTypes.contains("*") ? o.withKeepAllIoTypes(true) : o.withKeepIoNames(java.util.Set.copyOf(keepIoTypes));
+        }
+        if (opBlockList != null) {
+            o = o.withOpBlockList(java.util.Set.copyOf(opBlockList));
+        }
+        if (nodeBlockList != null) {
+            o = o.withNodeBlockList(java.util.Set.copyOf(nodeBlockList));
+        }
+        return o;
+    }
+
+    /** The input is never modified: refuse an output that is the input itself. */
+    static void checkPaths(Path in, Path out) {
+        if (!Files.exists(in)) {
+            throw new ModelFormatException(in, "no such file");
+        }
+        Path a = in.toAbsolutePath().normalize();
+        Path b = out.toAbsolutePath().normalize();
+        try {
+            if (a.equals(b) || (Files.exists(b) && Files.isSameFile(a, b))) {
+                throw new ModelFormatException(out, "the output is the input file; the input is never overwritten");
+            }
+        } catch (java.io.IOException e) {
+            throw new ModelFormatException(out, e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,46 @@
+package io.onnxslanc.cli;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.onnxslanc.io.ModelFormatException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/** The JSON report a command writes with --report / --json: sections from each stage, in order. */
+final class Reports {
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private final ObjectNode root = JSON.createObjectNode();
+
+    void put(String key, String value) {
+        root.put(key, value);
+    }
+
+    void putPojo(String key, Object value) {
+        root.set(key, JSON.valueToTree(value));
+    }
+
+    /** Embeds a section that a stage already rendered as JSON text. */
+    void putJson(String key, String json) {
+        try {
+            root.set(key, JSON.readTree(json));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("report section " + key + " is not JSON", e);
+        }
+    }
+
+    void write(Path file) {
+        try {
+            Path parent = file.toAbsolutePath().getParent();
+            Files.createDirectories(parent);
+            Path tmp = Files.createTempFile(parent, "." + file.getFileName(), ".tmp");
+            Files.writeString(tmp, JSON.writeValueAsString(root) + "\n");
+            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot write report: " + e.getMessage(), e);
+        }
+    }
+}

@@ -1,0 +1,225 @@
+package io.onnxslanc.check.perplexity;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OnnxJavaType;
+import ai.onnxruntime.OnnxTensor;
+import ai.onnxruntime.OnnxValue;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.onnxslanc.check.tokenize.TextTokenizer;
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.Set;
+
+/**
+ * Perplexity of a causal language model ({@code input_ids [1, n] -> logits [1, n, vocab]}) under ONNX Runtime.
+ * Log-softmax and the NLL sum are computed in double from the model's logits.
+ */
+public final class Perplexity implements AutoCloseable {
+    static final String LOGITS = "logits";
+
+    private final OrtEnvironment env;
+    private final OrtSession session;
+    private final String model;
+    private final CausalLmInputs inputs;
+    private final String logitsName;
+
+    private Perplexity(OrtEnvironment env, OrtSession session, String model) throws OrtException {
+        this.env = env;
+        this.session = session;
+        this.model = model;
+        this.inputs = new CausalLmInputs(session.getInputInfo(), model);
+        this.logitsName = logitsOutput(session.getOutputInfo(), model);
+    }
+
+    /** Opens the model; the returned object owns the session. */
+    public static Perplexity open(SessionFactory factory) throws OrtException {
+        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtSession session = factory.create(env);
+        try {
+            return new Perplexity(env, session, factory.description());
+        } catch (OrtException | RuntimeException e) {
+            session.close();
+            throw e;
+        }
+    }
+
+    private static String logitsOutput(Map<String, NodeInfo> outputs, String model) {
+        if (outputs.containsKey(LOGITS)) {
+            return LOGITS;
+        }
+        if (outputs.size() == 1) {
+            return outputs.keySet().iterator().next();
+        }
+        throw new IllegalArgumentException(model + ": has no output named 'logits' (outputs: "
+                + String.join(", ", outputs.keySet()) + ")");
+    }
+
+    /** Vocabulary size from the logits' declared last dimension, if it is fixed. */
+    public OptionalInt declaredVocab() throws OrtException {
+        if (session.getOutputInfo().get(logitsName).getInfo() instanceof TensorInfo info) {
+            long[] shape = info.getShape();
+            if (shape.length > 0 && shape[shape.length - 1] > 0) {
+                return OptionalInt.of(Math.toIntExact(shape[shape.length - 1]));
+            }
+        }
+        return OptionalInt.empty();
+    }
+
+    /** Tokenizes {@code text} and evaluates it, with the tokenizer's BOS when it has one and options allow. */
+    public PerplexityResult evaluate(TextTokenizer tokenizer, String text, WindowProtocol protocol,
+            PerplexityOptions options) throws OrtException {
+        if (text.isEmpty()) {
+            throw new IllegalArgumentException("text is empty: nothing to score");
+        }
+        OptionalInt vocab = declaredVocab();
+        if (vocab.isPresent()) {
+            tokenizer.checkVocab(vocab.getAsInt());
+        }
+        OptionalInt bos = options.useBos() ? tokenizer.bos() : OptionalInt.empty();
+        return evaluate(tokenizer.encode(text), bos, protocol, options);
+    }
+
+    /** Evaluates token ids (without BOS; {@code bos} is put in front of every window when present). */
+    public PerplexityResult evaluate(int[] tokens, OptionalInt bos, WindowProtocol protocol, PerplexityOptions options)
+            throws OrtException {
+        int count = options.maxTokens() > 0 ? Math.min(tokens.length, options.maxTokens()) : tokens.length;
+        int[] used = Arrays.copyOf(tokens, count);
+        checkIds(used, bos);
+        List<WindowProtocol.Window> windows = protocol.plan(count, bos.isPresent());
+        if (windows.isEmpty()) {
+            throw new IllegalArgumentException(String.format("%d token%s: nothing to score%s", count,
+                    count == 1 ? "" : "s", bos.isPresent() ? "" : " (without BOS a window needs at least 2 tokens)"));
+        }
+        double total = 0;
+        long scored = 0;
+        double[] perWindow = new double[windows.size()];
+        for (int w = 0; w < windows.size(); w++) {
+            perWindow[w] = windowNll(used, windows.get(w), bos, w);
+            total += perWindow[w];
+            scored += windows.get(w).scored();
+        }
+        String description = protocol.describe() + (bos.isPresent() ? ", BOS " + bos.getAsInt() + " prepended"
+                : ", no BOS") + (options.maxTokens() > 0 ? ", first " + count + " tokens" : ", " + count + " tokens");
+        return new PerplexityResult(Math.exp(total / scored), scored, windows.size(), description, total,
+                options.keepWindowNll() ? perWindow : new double[0]);
+    }
+
+    /** Ids outside a fixed vocabulary would fail deep inside ONNX Runtime (Gather); say so plainly instead. */
+    private void checkIds(int[] tokens, OptionalInt bos) throws OrtException {
+        OptionalInt vocab = declaredVocab();
+        if (vocab.isEmpty()) {
+            return; // checked per target once the logits show the vocabulary
+        }
+        for (int i = -1; i < tokens.length; i++) {
+            int id = i < 0 ? bos.orElse(0) : tokens[i];
+            if (id < 0 || id >= vocab.getAsInt()) {
+                throw new IllegalArgumentException(String.format("%s: %s id %d is outside the model's vocabulary of"
+                        + " %d; use the tokenizer the model was trained with", model, i < 0 ? "BOS" : "token", id,
+                        vocab.getAsInt()));
+            }
+        }
+    }
+
+    /**
+     * With BOS the input is BOS + tokens[start, end - 1): logits at position p predict tokens[start + p], and the
+     * last window token is never an input. Without BOS the input is tokens[start, end) and position p predicts
+     * tokens[start + p + 1].
+     */
+    private double windowNll(int[] tokens, WindowProtocol.Window window, OptionalInt bos, int index)
+            throws OrtException {
+        int n = window.length();
+        long[] ids = new long[n];
+        int shift = bos.isPresent() ? 1 : 0;
+        if (bos.isPresent()) {
+            ids[0] = bos.getAsInt();
+        }
+        for (int i = shift; i < n; i++) {
+            ids[i] = tokens[window.start() + i - shift];
+        }
+        Map<String, OnnxTensor> feeds = inputs.create(env, ids);
+        try (OrtSession.Result result = session.run(feeds, Set.of(logitsName))) {
+            Logits logits = Logits.of(result.get(logitsName), n, model, logitsName);
+            double nll = 0;
+            for (int target = window.firstScored(); target < window.end(); target++) {
+                int position = target - window.start() - 1 + shift;
+                nll += logits.nll(position, tokens[target], model);
+            }
+            return nll;
+        } catch (OrtException e) {
+            throw new IllegalStateException(String.format("%s: ONNX Runtime failed on window %d (tokens %d..%d, %d"
+                    + " input positions): %s", model, index, window.start(), window.end() - 1, n, e.getMessage()), e);
+        } finally {
+            feeds.values().forEach(OnnxTensor::close);
+        }
+    }
+
+    /** A [1, n, vocab] logits tensor read as floats (FP16/BF16 are widened by ONNX Runtime) or doubles. */
+    private static final class Logits {
+        private final FloatBuffer floats;
+        private final DoubleBuffer doubles;
+        private final int vocab;
+
+        private Logits(FloatBuffer floats, DoubleBuffer doubles, int vocab) {
+            this.floats = floats;
+            this.doubles = doubles;
+            this.vocab = vocab;
+        }
+
+        static Logits of(Optional<OnnxValue> value, int positions, String model, String name) {
+            if (value.isEmpty() || !(value.get() instanceof OnnxTensor tensor)) {
+                throw new IllegalStateException(model + ": output '" + name + "' is not a tensor");
+            }
+            TensorInfo info = tensor.getInfo();
+            long[] shape = info.getShape();
+            if (shape.length != 3 || shape[0] != 1 || shape[1] != positions || shape[2] < 1) {
+                throw new IllegalStateException(String.format("%s: output '%s' has shape %s; expected [1, %d, vocab]",
+                        model, name, Arrays.toString(shape), positions));
+            }
+            int vocab = Math.toIntExact(shape[2]);
+            if (info.type == OnnxJavaType.DOUBLE) {
+                return new Logits(null, tensor.getDoubleBuffer(), vocab);
+            }
+            FloatBuffer floats = tensor.getFloatBuffer();
+            if (floats == null) {
+                throw new IllegalStateException(model + ": output '" + name + "' has element type " + info.type
+                        + "; expected a floating-point type");
+            }
+            return new Logits(floats, null, vocab);
+        }
+
+        private double get(int index) {
+            return floats != null ? floats.get(index) : doubles.get(index);
+        }
+
+        /** -log softmax(logits[position])[target], in double. */
+        double nll(int position, int target, String model) {
+            if (target < 0 || target >= vocab) {
+                throw new IllegalArgumentException(String.format("%s: token id %d is outside the model's vocabulary"
+                        + " of %d; use the tokenizer the model was trained with", model, target, vocab));
+            }
+            int base = position * vocab;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int v = 0; v < vocab; v++) {
+                max = Math.max(max, get(base + v));
+            }
+            double sum = 0;
+            for (int v = 0; v < vocab; v++) {
+                sum += Math.exp(get(base + v) - max);
+            }
+            return max + Math.log(sum) - get(base + target);
+        }
+    }
+
+    @Override
+    public void close() throws OrtException {
+        session.close();
+    }
+}

@@ -1,0 +1,114 @@
+package io.onnxslanc.samples.llama;
+
+import io.onnxslanc.proto.Onnx.ModelProto;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.StandardOpenOption;
+import java.security.SecureRandom;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+
+/**
+ * Writes models through temporary files in the target folder and renames them into place, so that
+ * a failure never leaves a partial model behind.
+ */
+final class ModelFiles {
+
+    /** Builds a model whose initializers go to the given store. */
+    @FunctionalInterface
+    interface ModelBuilder {
+        ModelProto build(InitializerStore store) throws IOException;
+    }
+
+    private static final SecureRandom RANDOM = new SecureRandom();
+
+    private ModelFiles() {}
+
+    /** Name of the external data file next to a model: "model.onnx" -> "model.onnx.data". */
+    static String dataFileName(Path model) {
+        return model.getFileName() + ".data";
+    }
+
+    static void writeAtomically(ModelProto model, Path out) throws IOException {
+        Path tmp = writeTemporary(model, out);
+        try {
+            moveIntoPlace(tmp, out);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+    }
+
+    /**
+     * Streams the initializers into out + ".data" and writes the model. Both files are complete as
+     * temporaries before either is renamed into place (data first, then the model that refers to it).
+     */
+    static void writeWithExternalData(Path out, ModelBuilder builder) throws IOException {
+        Path dir = folder(out);
+        Path dataOut = dir.resolve(dataFileName(out));
+        Path dataTmp = temporaryFile(dataOut);
+        Path modelTmp = null;
+        try {
+            ModelProto model;
+            try (ExternalDataWriter data = new ExternalDataWriter(dataTmp, dataOut.getFileName().toString())) {
+                model = builder.build(data);
+                data.force();
+            }
+            modelTmp = writeTemporary(model, out);
+            moveIntoPlace(dataTmp, dataOut);
+            moveIntoPlace(modelTmp, out);
+        } catch (IOException | RuntimeException | Error e) {
+            Files.deleteIfExists(dataTmp);
+            if (modelTmp != null) Files.deleteIfExists(modelTmp);
+            throw e;
+        }
+    }
+
+    private static Path writeTemporary(ModelProto model, Path out) throws IOException {
+        if (model.getSerializedSize() < 0) {
+            throw new IOException(out + ": model exceeds the 2 GiB protobuf limit; write it with external data");
+        }
+        folder(out);
+        Path tmp = temporaryFile(out);
+        try (OutputStream os = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
+            model.writeTo(os);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(tmp);
+            throw e;
+        }
+        return tmp;
+    }
+
+    /**
+     * A new empty hidden file next to target. Not Files.createTempFile: its owner-only permissions
+     * would stay on the renamed model; this one gets the usual umask permissions.
+     */
+    private static Path temporaryFile(Path target) throws IOException {
+        Path dir = target.toAbsolutePath().getParent();
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+            try {
+                return Files.createFile(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt > 10) throw e;
+            }
+        }
+    }
+
+    private static Path folder(Path out) throws IOException {
+        Path dir = out.toAbsolutePath().getParent();
+        Files.createDirectories(dir);
+        return dir;
+    }
+
+    private static void moveIntoPlace(Path tmp, Path target) throws IOException {
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+    }
+}
