@@ -158,7 +158,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             sb.append("already calibrated: nothing changed\n");
         }
         int nameWidth = Math.max(4, Math.min(56, norms.stream().mapToInt(n -> n.name().length()).max().orElse(4)));
-        String format = "%3s  %-" + nameWidth + "s  %-22s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
+        int kindWidth = Math.max(4, norms.stream().mapToInt(n -> n.kind().length()).max().orElse(4));
+        String format = "%3s  %-" + nameWidth + "s  %-" + kindWidth + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
         sb.append(String.format(Locale.ROOT, format, "#", "norm", "kind", "block", "formula", "s", "s exact",
                 "eps before", "eps after", "note"));
         int i = 0;
@@ -167,7 +168,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     : n.estimated() != null && n.estimated()
                     ? String.format(Locale.ROOT, "estimated, rel. std. error %.2g", n.relativeStdError())
                     : n.heads() != null ? n.heads() + "/" + n.kvHeads() + " heads" : "";
-            sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), clip(n.kind(), 22), n.block(),
+            sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), n.kind(), n.block(),
                     n.frontBlock() == null ? "-" : n.frontBlock(), number(n.scale()), number(n.scaleUnrounded()),
                     number(n.epsilonBefore()), number(n.epsilonAfter()), note));
         }
