@@ -66,7 +66,7 @@ final class AttentionBlocks {
         if (!dims.ok()) {
             return dims.cast();
         }
-        long[] vShape = path.value().reshape() == null ? null : ShapeValues.of(path.value().reshape().input(1));
+        long[] vShape = path.value().reshape() == null ? null : ShapeValues.tail(path.value().reshape().input(1));
         long headDim = -1;
         String source = null;
         if (vShape != null && vShape.length >= 2) {
@@ -218,9 +218,16 @@ final class AttentionBlocks {
                 cur = p.input(0);
             } else if (standard && op.equals("Reshape")) {
                 if (!selections.isEmpty()) {
-                    return Found.fail("Reshape '" + p.name() + "' between the packed projection and its Split/Slice");
+                    // between the packed projection and its Split/Slice (Gemm exports reshape [b*s, 3d] back to
+                    // [b, s, 3d]): harmless only if it keeps the feature axis as the last one
+                    Found<Selection> keep = featureKeepingReshape(p);
+                    if (!keep.ok()) {
+                        return keep.cast();
+                    }
+                    selections.push(keep.value());
+                } else {
+                    reshape = p;
                 }
-                reshape = p;
                 cur = p.input(0);
             } else if (standard && op.equals("Add") && GraphOps.nonConstantOperand(p) != null) {
                 cur = GraphOps.nonConstantOperand(p);
@@ -272,6 +279,27 @@ final class AttentionBlocks {
             w = w.rows(r[0], r[1]);
         }
         return Found.of(new LinearLayer(lin.node(), lin.input(), w));
+    }
+
+    /** A Reshape whose target ends in the full feature width, checked once the projection's width is known. */
+    private static Found<Selection> featureKeepingReshape(Node reshape) {
+        long[] shape = ShapeValues.tail(reshape.input(1));
+        long last = shape == null || shape.length == 0 ? -1 : shape[shape.length - 1];
+        if (last <= 0) {
+            return Found.fail("Reshape '" + reshape.name() + "' between the packed projection and its Split/Slice"
+                    + " has no constant last dimension");
+        }
+        return Found.of(new Selection() {
+            @Override
+            public int[] apply(int width) {
+                return width == last ? new int[] {0, width} : null;
+            }
+
+            @Override
+            public String describe() {
+                return "Reshape '" + reshape.name() + "' to last dimension " + last;
+            }
+        });
     }
 
     private static Found<Selection> splitSelection(Node split, Value out) {
@@ -414,7 +442,7 @@ final class AttentionBlocks {
                 return null;
             }
             if (p.is("Reshape")) {
-                return ShapeValues.of(p.input(1));
+                return ShapeValues.tail(p.input(1));
             }
             if (p.is("Transpose") || p.is("Cast") || p.is("Identity")) {
                 q = p.input(0);

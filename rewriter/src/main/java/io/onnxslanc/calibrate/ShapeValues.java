@@ -49,6 +49,41 @@ final class ShapeValues {
         return out;
     }
 
+    /**
+     * The trailing entries of the target shape that are known in position, even when an earlier piece has an
+     * unknown length; all entries when {@link #of} knows them; null when not even the last piece is understood.
+     */
+    static long[] tail(Value shape) {
+        long[] full = of(shape);
+        if (full != null) {
+            return full;
+        }
+        Node p = shape.producer();
+        while (p != null && (p.is("Cast") || p.is("Identity"))) {
+            p = p.input(0).producer();
+        }
+        if (p == null || !p.is("Concat")) {
+            return null;
+        }
+        long[] out = new long[0];
+        for (int i = p.inputs().size() - 1; i >= 0; i--) {
+            Value piece = p.input(i);
+            long[] part = piece == null ? null : GraphOps.constantLongs(piece);
+            if (part == null) {
+                int len = pieceLength(piece);
+                if (len < 0) {
+                    break;
+                }
+                part = new long[len];
+                Arrays.fill(part, UNKNOWN);
+            }
+            long[] joined = Arrays.copyOf(part, part.length + out.length);
+            System.arraycopy(out, 0, joined, part.length, out.length);
+            out = joined;
+        }
+        return out.length == 0 ? null : out;
+    }
+
     /** Length of a computed 1-D piece: from its type, or 1 for Unsqueeze of a scalar (the usual Gather of a Shape). */
     private static int pieceLength(Value piece) {
         if (piece == null) {
@@ -61,6 +96,15 @@ final class ShapeValues {
         Node p = piece.producer();
         if (p != null && (p.is("Cast") || p.is("Identity"))) {
             return pieceLength(p.input(0));
+        }
+        if (p != null && p.is("Slice") && p.input(0) != null && p.input(0).producer() != null
+                && p.input(0).producer().is("Shape") && p.inputs().size() >= 3) {
+            long[] starts = GraphOps.constantLongs(p.input(1));
+            long[] ends = GraphOps.constantLongs(p.input(2));
+            if (starts != null && ends != null && starts.length == 1 && ends.length == 1 && starts[0] >= 0
+                    && ends[0] >= starts[0] && ends[0] < 64 && p.input(3) == null && p.input(4) == null) {
+                return (int) (ends[0] - starts[0]); // a prefix of a shape; ranks stay far below 64
+            }
         }
         if (p != null && p.is("Unsqueeze")) {
             Value in = p.input(0);

@@ -149,11 +149,25 @@ final class Transformers {
      * Norms: ln_1, ln_2, ln_f.
      */
     static TestGraph gpt2(long seed, boolean slice) {
+        return gpt2(seed, slice, false);
+    }
+
+    /** With {@code gemm}, the packed projection is Reshape [-1, d] -> Gemm -> Reshape [b, s, 3d], as Conv1D exports. */
+    static TestGraph gpt2(long seed, boolean slice, boolean gemm) {
         TestGraph t = new TestGraph(seed);
         Value ids = t.input("ids", DataType.INT64, 1, 5);
         Value x = t.op("Add", t.op("Gather", t.weight("wte", 10, GD, 1.0), ids), t.weight("wpe", 5, GD, 0.5));
         Value h = t.layerNorm("ln_1", x, t.vector("ln_1.weight", GD, 1.0, 0.2), t.vector("ln_1.bias", GD, 0, 0.1), 1e-5f, GD).output();
-        Value qkv = t.op("Add", t.matMul(h, t.weight("c_attn.weight", GD, 3 * GD, 0.2)), t.vector("c_attn.bias", 3 * GD, 0, 0.1));
+        Value qkv;
+        if (gemm) {
+            Value flat = t.op("Reshape", h, t.longs("flat_shape", -1, GD));
+            qkv = t.op("Gemm", flat, t.weight("c_attn.weight", GD, 3 * GD, 0.2), t.vector("c_attn.bias", 3 * GD, 0, 0.1));
+            Value shape = t.op("Concat", List.of(t.op("Slice", t.op("Shape", h), t.longs("s0", 0), t.longs("s1", 2)),
+                    t.longs("nf", 3 * GD)), ofInt("axis", 0));
+            qkv = t.op("Reshape", qkv, shape);
+        } else {
+            qkv = t.op("Add", t.matMul(h, t.weight("c_attn.weight", GD, 3 * GD, 0.2)), t.vector("c_attn.bias", 3 * GD, 0, 0.1));
+        }
         Value q;
         Value k;
         Value v;
