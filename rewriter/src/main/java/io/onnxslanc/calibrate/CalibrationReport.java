@@ -45,7 +45,9 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param frontBlock         the formula used (for "final": the block in front of it), null for first / unknown
      * @param fedBy              the norm whose gain is Gamma_prev / Gamma_post, or null
      * @param gamma              that gain's initializer name, or null (identity)
-     * @param weights            initializer names the formula read, e.g. "W_v=onnx::MatMul_791"
+     * @param weights            initializer names the formula read, in formula order
+     * @param weightRoles        the same by role ("W_v", "W_o", "W_gate", "W_up", "W_down", "W_1", "W_2"); a packed
+     *                           weight of which only some outputs are used reads e.g. "qkv[rows 768..1152]"
      * @param scale              s, the divisor of the norm input; null when unscaled
      * @param scaleUnrounded     s before power-of-two rounding (null when unscaled or first)
      * @param estimated          whether a Frobenius norm was estimated by random probing
@@ -58,7 +60,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param epsilonAfter       epsilon as written (epsilon / s^2)
      * @param warnings           problems with this norm
      */
-    @JsonPropertyOrder({"name", "kind", "block", "front_block", "fed_by", "gamma", "weights", "scale", "scale_unrounded",
+    @JsonPropertyOrder({"name", "kind", "block", "front_block", "fed_by", "gamma", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
             "epsilon_after", "warnings"})
     public record Norm(@JsonProperty("name") String name,
@@ -68,6 +70,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                        @JsonProperty("fed_by") String fedBy,
                        @JsonProperty("gamma") String gamma,
                        @JsonProperty("weights") List<String> weights,
+                       @JsonProperty("weight_roles") Map<String, String> weightRoles,
                        @JsonProperty("scale") Double scale,
                        @JsonProperty("scale_unrounded") Double scaleUnrounded,
                        @JsonProperty("estimated") Boolean estimated,
@@ -82,6 +85,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
 
         public Norm {
             weights = List.copyOf(weights);
+            weightRoles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightRoles));
             warnings = List.copyOf(warnings);
         }
 
@@ -90,8 +94,13 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                               List<String> warnings) {
             NormBlock b = c.block();
             List<String> weights = new ArrayList<>();
-            b.weights().forEach((role, w) -> weights.add(role.label() + "=" + w.name()
-                    + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : "")));
+            Map<String, String> roles = new LinkedHashMap<>();
+            b.weights().forEach((role, w) -> {
+                if (!weights.contains(w.name())) {
+                    weights.add(w.name());
+                }
+                roles.put(role.label(), w.name() + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : ""));
+            });
             ScaleResult r = c.result();
             boolean attention = b.formula() == BlockKind.ATTENTION;
             String reason = c.reason();
@@ -104,7 +113,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             return new Norm(b.site().name(), b.site().kind().label(), b.kind().label(),
                     recognised ? b.formula().label() : null,
                     b.feedingNorm() == null ? null : b.feedingNorm().name(),
-                    b.gamma() == null ? null : b.gamma().name(), weights, scale,
+                    b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
                     attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
                     epsilonBefore, epsilonAfter, warnings);

@@ -50,8 +50,10 @@ class SlancFacadeTest {
         assertEquals("SimplifiedLayerNormalization", att.get("kind").asText());
         assertEquals("attention", att.get("block").asText());
         assertEquals("l0.input_ln.weight", att.get("gamma").asText());
-        assertEquals("W_v=l0.wv", att.get("weights").get(0).asText());
-        assertEquals("W_o=l0.wo", att.get("weights").get(1).asText());
+        assertEquals("l0.wv", att.get("weights").get(0).asText());
+        assertEquals("l0.wo", att.get("weights").get(1).asText());
+        assertEquals("l0.wv", att.get("weight_roles").get("W_v").asText());
+        assertEquals("l0.wo", att.get("weight_roles").get("W_o").asText());
         double s = att.get("scale").asDouble();
         assertEquals(s, Math.scalb(1.0, Math.getExponent(s)), "a power of two");
         assertTrue(att.get("reason").isNull());
@@ -133,7 +135,8 @@ class SlancFacadeTest {
         assertFalse(model.metadata().containsKey(SlancRewrite.MARKER));
         CalibrationReport.Norm ln2 = r.norm("ln_2");
         assertEquals("attention", ln2.block());
-        assertEquals(List.of("W_v=c_attn.weight[rows 32..48]", "W_o=c_proj.weight"), ln2.weights());
+        assertEquals(List.of("c_attn.weight", "c_proj.weight"), ln2.weights());
+        assertEquals(Map.of("W_v", "c_attn.weight[rows 32..48]", "W_o", "c_proj.weight"), ln2.weightRoles());
         assertEquals(ln2.epsilonBefore() / (ln2.scale() * ln2.scale()), ln2.epsilonAfter(), 1e-20);
     }
 
