@@ -127,8 +127,8 @@ public final class BlockFinder {
                 return (gateFeed.ok() ? upFeed : gateFeed).cast();
             }
             if (!gateFeed.value().equals(upFeed.value())) {
-                return Found.fail("W_gate and W_up read different norms ('" + gateFeed.value().site().name() + "', '"
-                        + upFeed.value().site().name() + "')");
+                return Found.fail("W_gate and W_up read different norms ('" + NormNames.of(gateFeed.value().site()) + "', '"
+                        + NormNames.of(upFeed.value().site()) + "')");
             }
             WeightRef gate = m.gate().weight();
             WeightRef up = m.up().weight();

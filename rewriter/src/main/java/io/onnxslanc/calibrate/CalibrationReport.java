@@ -110,9 +110,9 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 scale = null;
             }
             boolean recognised = b.kind() != BlockKind.FIRST && b.kind() != BlockKind.UNKNOWN;
-            return new Norm(b.site().name(), b.site().kind().label(), b.kind().label(),
+            return new Norm(NormNames.of(b.site()), b.site().kind().label(), b.kind().label(),
                     recognised ? b.formula().label() : null,
-                    b.feedingNorm() == null ? null : b.feedingNorm().name(),
+                    b.feedingNorm() == null ? null : NormNames.of(b.feedingNorm()),
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
                     attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,

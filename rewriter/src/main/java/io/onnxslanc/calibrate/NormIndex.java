@@ -92,12 +92,12 @@ final class NormIndex {
             NormSite s = normOfOutput.get(cur);
             if (s != null) {
                 if (s.gamma() != null && outsideGain != null) {
-                    return Found.fail(role + " reads norm '" + s.name() + "' through a further Mul by constant '"
+                    return Found.fail(role + " reads norm '" + NormNames.of(s) + "' through a further Mul by constant '"
                             + outsideGain.name() + "'");
                 }
                 Value gamma = s.gamma() != null ? s.gamma() : outsideGain;
                 if (gamma != null && !gainFits(gamma, s.hiddenSize())) {
-                    return Found.fail("gain '" + gamma.name() + "' of norm '" + s.name() + "' is not a vector of length "
+                    return Found.fail("gain '" + gamma.name() + "' of norm '" + NormNames.of(s) + "' is not a vector of length "
                             + s.hiddenSize());
                 }
                 return Found.of(new Feed(s, gamma));

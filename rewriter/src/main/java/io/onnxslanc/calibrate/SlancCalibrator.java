@@ -41,7 +41,7 @@ public final class SlancCalibrator {
             default:
                 break;
         }
-        String where = "norm '" + b.site().name() + "' (" + b.kind().label()
+        String where = "norm '" + NormNames.of(b.site()) + "' (" + b.kind().label()
                 + (b.kind() == BlockKind.FINAL ? ", " + b.formula().label() + " in front" : "") + " block)";
         ScaleResult r;
         try {

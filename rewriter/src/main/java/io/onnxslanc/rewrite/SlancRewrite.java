@@ -2,6 +2,7 @@ package io.onnxslanc.rewrite;
 
 import io.onnxslanc.calibrate.ConstantValues;
 import io.onnxslanc.calibrate.NormCalibration;
+import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -118,14 +119,14 @@ public final class SlancRewrite {
         List<String> warnings = new ArrayList<>();
         DataType type = ElementTypes.ofNormInput(site);
         if (type == null || !FloatEncoding.supports(type)) {
-            warnings.add("norm '" + site.name() + "' left unscaled: the element type of its input '" + site.input().name()
+            warnings.add("norm '" + NormNames.of(site) + "' left unscaled: the element type of its input '" + site.input().name()
                     + "' is " + (type == null ? "unknown" : type));
             return unchanged(c, warnings);
         }
         for (Value side : site.sideOutputs()) {
             int index = site.root().outputs().indexOf(side);
             if (!sideOutputFactors(site, 2.0, 0.5).containsKey(index)) {
-                warnings.add("norm '" + site.name() + "' left unscaled: its intermediate '" + side.name()
+                warnings.add("norm '" + NormNames.of(site) + "' left unscaled: its intermediate '" + side.name()
                         + "' is used outside the norm and would change with the input's scale");
                 return unchanged(c, warnings);
             }
@@ -134,15 +135,15 @@ public final class SlancRewrite {
         ArrayTensor inv = FloatEncoding.tensor(type, new long[0], 1 / s);
         double f = inv.toDoubles()[0];
         if (!(f > 0) || Double.isInfinite(f)) {
-            warnings.add("norm '" + site.name() + "' left unscaled: 1/s = " + (1 / s) + " is not representable in " + type);
+            warnings.add("norm '" + NormNames.of(site) + "' left unscaled: 1/s = " + (1 / s) + " is not representable in " + type);
             return unchanged(c, warnings);
         }
         for (Value.Use u : site.entryUses()) {
             if (u.node().input(u.index()) == null) {
-                throw new IllegalStateException("norm '" + site.name() + "': entry edge " + u + " is empty");
+                throw new IllegalStateException("norm '" + NormNames.of(site) + "': entry edge " + u + " is empty");
             }
         }
-        Value factor = graph.addConstant(MUL_PREFIX + site.name() + "_factor", inv);
+        Value factor = graph.addConstant(MUL_PREFIX + NormNames.of(site) + "_factor", inv);
         Node anchor = firstNode(graph, site);
         scaleEntryEdges(graph, site, anchor, factor);
         if (site.kind().hasSkipInput()) {
@@ -165,7 +166,7 @@ public final class SlancRewrite {
                 return n;
             }
         }
-        throw new IllegalStateException("norm '" + site.name() + "' is not in the main graph");
+        throw new IllegalStateException("norm '" + NormNames.of(site) + "' is not in the main graph");
     }
 
     /** One Mul per distinct value entering the norm (input and skip of Skip* ops), each use redirected to it. */
@@ -178,7 +179,7 @@ public final class SlancRewrite {
         for (Map.Entry<Value, List<Value.Use>> e : byValue.entrySet()) {
             Value x = e.getKey();
             String suffix = byValue.size() == 1 ? "" : "_" + i++;
-            Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + site.name() + suffix),
+            Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + suffix),
                     List.of(x, factor), List.of(graph.uniqueName(x.name() + "_slanc")));
             Value scaled = mul.output(0);
             scaled.setType(x.type());
@@ -197,7 +198,7 @@ public final class SlancRewrite {
         }
         Tensor t = ConstantValues.tensor(bias);
         if (t == null || !FloatEncoding.supports(t.dataType())) {
-            Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + site.name() + "_bias"),
+            Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + "_bias"),
                     List.of(bias, factor), List.of(graph.uniqueName(bias.name() + "_slanc")));
             mul.output(0).setType(bias.type());
             root.setInput(4, mul.output(0));
@@ -212,12 +213,12 @@ public final class SlancRewrite {
         double[] back = nt.toDoubles();
         for (int i = 0; i < v.length; i++) {
             if (back[i] != scaled[i]) {
-                warnings.add("bias '" + bias.name() + "' of norm '" + site.name() + "' is not exactly representable after "
+                warnings.add("bias '" + bias.name() + "' of norm '" + NormNames.of(site) + "' is not exactly representable after "
                         + "scaling in " + t.dataType() + " (element " + i + ": " + scaled[i] + " stored as " + back[i] + ")");
                 break;
             }
         }
-        root.setInput(4, graph.addConstant(MUL_PREFIX + site.name() + "_bias", nt));
+        root.setInput(4, graph.addConstant(MUL_PREFIX + NormNames.of(site) + "_bias", nt));
     }
 
     /**
@@ -236,16 +237,16 @@ public final class SlancRewrite {
             }
             boolean isSum = index == 3;
             DataType t = out.elemType() != null ? out.elemType() : isSum ? inputType : DataType.FLOAT;
-            Value constant = graph.addConstant(MUL_PREFIX + site.name() + "_restore" + index,
+            Value constant = graph.addConstant(MUL_PREFIX + NormNames.of(site) + "_restore" + index,
                     FloatEncoding.tensor(t, new long[0], k));
             String name = out.name();
             out.rename(unusedName(graph, name + "_slanc_scaled"));
             int at = graph.nodes().indexOf(root);
             List<Value> inputs = List.of(out, constant);
             Node restore = at + 1 < graph.nodes().size()
-                    ? graph.addNodeBefore(graph.nodes().get(at + 1), "Mul", "", graph.uniqueName(MUL_PREFIX + site.name() + "_restore"),
+                    ? graph.addNodeBefore(graph.nodes().get(at + 1), "Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + "_restore"),
                     inputs, List.of(name))
-                    : graph.addNode("Mul", "", graph.uniqueName(MUL_PREFIX + site.name() + "_restore"), inputs, List.of(name));
+                    : graph.addNode("Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + "_restore"), inputs, List.of(name));
             Value restored = restore.output(0);
             restored.setType(out.type());
             for (Value.Use u : new ArrayList<>(out.uses())) {
@@ -282,7 +283,7 @@ public final class SlancRewrite {
             float after = (float) (before * f * f);
             a.node().setAttribute(Attribute.ofFloat(a.attribute(), after));
             if (after == 0 && before > 0) {
-                warnings.add("epsilon of norm '" + site.name() + "' underflows to 0 in its float32 attribute ("
+                warnings.add("epsilon of norm '" + NormNames.of(site) + "' underflows to 0 in its float32 attribute ("
                         + before + " * " + f + "^2)");
             }
             return after;
@@ -302,7 +303,7 @@ public final class SlancRewrite {
             Tensor data = ConstantValues.tensor(cur);
             DataType type = castTo != null ? castTo : data == null ? null : data.dataType();
             if (data == null || !FloatEncoding.supports(type) || !data.dataType().isFloatingPoint()) {
-                throw new IllegalStateException("norm '" + site.name() + "': epsilon operand '"
+                throw new IllegalStateException("norm '" + NormNames.of(site) + "': epsilon operand '"
                         + t.addNode().input(t.inputIndex()).name() + "' is not a float constant");
             }
             double[] v = FloatEncoding.tensor(type, data.dims(), data.toDoubles()).toDoubles();
@@ -312,12 +313,12 @@ public final class SlancRewrite {
             }
             ArrayTensor nt = FloatEncoding.tensor(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];
-            t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + site.name(), nt));
+            t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + NormNames.of(site), nt));
             if (after == 0 && before > 0) {
-                warnings.add("epsilon of norm '" + site.name() + "' underflows to 0 in " + type + " ("
+                warnings.add("epsilon of norm '" + NormNames.of(site) + "' underflows to 0 in " + type + " ("
                         + before + " / s^2 = " + scaled[0] + "); the norm divides by sqrt(variance) alone");
             } else if (type != DataType.FLOAT16 && after > 0 && after < FP16_UNDERFLOW && before >= FP16_UNDERFLOW) {
-                warnings.add("epsilon of norm '" + site.name() + "' is " + after + " after scaling; it becomes 0 if the "
+                warnings.add("epsilon of norm '" + NormNames.of(site) + "' is " + after + " after scaling; it becomes 0 if the "
                         + "constant is converted to FLOAT16");
             }
             return after;

@@ -155,4 +155,21 @@ class SlancFacadeTest {
         assertEquals("Mul", sum.producer().opType());
         assertEquals(skip.scale(), sum.producer().input(1).constant().toDoubles()[0], 0);
     }
+
+    @Test
+    void externalDataWeightsAreMappedAndReleasedPerBlock(@TempDir Path dir) {
+        Path inline = dir.resolve("inline.onnx");
+        Path external = dir.resolve("external.onnx");
+        ModelWriter.write(Transformers.llama(37).model, inline);
+        ModelWriter.write(Transformers.llama(37).model, external,
+                io.onnxslanc.io.WriteOptions.defaults().withExternalData(io.onnxslanc.io.WriteOptions.ExternalData.EXTERNAL));
+        Model m = ModelReader.read(external);
+        assertTrue(m.graph().lookup("l0.wv").constant() instanceof io.onnxslanc.io.ExternalTensor);
+        CalibrationReport fromExternal = Slanc.calibrate(m, SlancOptions.defaults());
+        CalibrationReport fromInline = Slanc.calibrate(ModelReader.read(inline), SlancOptions.defaults());
+        assertEquals(fromInline.norms(), fromExternal.norms());
+        // the weights are still readable after their regions were released (each read maps afresh)
+        assertEquals(Transformers.LD * Transformers.LKV * Transformers.LHD,
+                m.graph().lookup("l0.wv").constant().toDoubles().length);
+    }
 }
