@@ -1,0 +1,64 @@
+package io.onnxslanc.check.model;
+
+import ai.onnxruntime.NodeInfo;
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtException;
+import ai.onnxruntime.OrtSession;
+import ai.onnxruntime.TensorInfo;
+import io.onnxslanc.proto.Onnx.GraphProto;
+import io.onnxslanc.proto.Onnx.ModelProto;
+import io.onnxslanc.proto.Onnx.NodeProto;
+import io.onnxslanc.proto.Onnx.ValueInfoProto;
+
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Element type and shape of every node output, as ONNX Runtime's own type and shape inference sees them:
+ * every node output is declared a graph output (without a type) and a session is made without optimisation.
+ * This covers contrib ops (com.microsoft) that a hand-written inference would not know.
+ */
+public final class TensorTypes {
+    private TensorTypes() {}
+
+    /** Element type as the TensorProto.DataType number, shape with -1 for unknown dims (null shape: unknown rank). */
+    public record TensorType(int elemType, long[] shape) {
+        public boolean isFloat() {
+            return elemType == io.onnxslanc.proto.Onnx.TensorProto.DataType.FLOAT_VALUE;
+        }
+    }
+
+    public static Map<String, TensorType> infer(ModelProto model) {
+        GraphProto.Builder g = model.getGraph().toBuilder();
+        Set<String> declared = new LinkedHashSet<>();
+        for (ValueInfoProto o : g.getOutputList()) declared.add(o.getName());
+        for (NodeProto n : g.getNodeList())
+            for (String out : n.getOutputList())
+                if (!out.isEmpty() && declared.add(out)) g.addOutput(ValueInfoProto.newBuilder().setName(out));
+        byte[] bytes = model.toBuilder().setGraph(g).build().toByteArray();
+        Map<String, TensorType> types = new HashMap<>();
+        try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
+            o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
+            try (OrtSession s = OrtEnvironment.getEnvironment().createSession(bytes, o)) {
+                collect(s.getInputInfo(), types);
+                collect(s.getOutputInfo(), types);
+            }
+        } catch (OrtException e) {
+            throw new IllegalArgumentException("ONNX Runtime cannot infer the tensor types of the model: " + e.getMessage(), e);
+        }
+        return types;
+    }
+
+    private static void collect(Map<String, NodeInfo> infos, Map<String, TensorType> into) {
+        for (Map.Entry<String, NodeInfo> e : infos.entrySet())
+            if (e.getValue().getInfo() instanceof TensorInfo t) into.put(e.getKey(), new TensorType(dataType(t), t.getShape()));
+    }
+
+    /** The TensorProto.DataType number (the Java enum's own numbering differs from ONNX's). */
+    public static int dataType(TensorInfo t) {
+        String name = t.onnxType.name().substring("ONNX_TENSOR_ELEMENT_DATA_TYPE_".length());
+        return io.onnxslanc.proto.Onnx.TensorProto.DataType.valueOf(name).getNumber();
+    }
+}
