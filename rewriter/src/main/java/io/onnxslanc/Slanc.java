@@ -1,0 +1,98 @@
+package io.onnxslanc;
+
+import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.calibrate.CalibrationException;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.NormBlock;
+import io.onnxslanc.calibrate.NormCalibration;
+import io.onnxslanc.calibrate.SlancCalibrator;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.ir.Model;
+import io.onnxslanc.match.NormMatcher;
+import io.onnxslanc.match.NormSite;
+import io.onnxslanc.rewrite.SlancRewrite;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * SLaNC in a few lines: find the norms, identify the blocks in front of them, compute each norm's static scale
+ * from the weights, and rewrite the model so that every norm sees x / s with epsilon / s^2.
+ *
+ * <pre>{@code
+ * CalibrationReport report = Slanc.calibrate(model, SlancOptions.defaults());
+ * Slanc.calibrateFile(Path.of("model.onnx"), Path.of("model.slanc.onnx"), SlancOptions.defaults());
+ * }</pre>
+ *
+ * Calibrating twice is harmless: a calibrated model is recognised and left as it is.
+ */
+public final class Slanc {
+
+    private Slanc() {
+    }
+
+    /**
+     * Calibrates {@code model} in place (unless {@link SlancOptions#dryRun()}) and reports what was done.
+     *
+     * @throws CalibrationException when a weight or gain the formulas read holds NaN or infinity; the model is
+     *                              unchanged then
+     */
+    public static CalibrationReport calibrate(Model model, SlancOptions options) {
+        List<NormSite> sites = NormMatcher.findAll(model.graph());
+        if (SlancRewrite.isCalibrated(model, sites)) {
+            String how = model.metadata().containsKey(SlancRewrite.MARKER)
+                    ? "metadata " + SlancRewrite.MARKER + "=" + model.metadata().get(SlancRewrite.MARKER)
+                    : SlancRewrite.MUL_PREFIX + "* Muls in front of its norms";
+            return CalibrationReport.alreadyCalibrated(how);
+        }
+        List<NormBlock> blocks = BlockFinder.findAll(model.graph(), sites);
+        List<NormCalibration> calibrations = SlancCalibrator.compute(blocks, options); // throws before any change
+        List<SlancRewrite.Applied> applied = options.dryRun()
+                ? SlancRewrite.preview(calibrations) : SlancRewrite.apply(model, calibrations);
+        if (!options.dryRun()) {
+            model.graph().verify();
+        }
+        List<CalibrationReport.Norm> norms = new ArrayList<>();
+        List<String> warnings = new ArrayList<>();
+        int unscaled = 0;
+        for (SlancRewrite.Applied a : applied) {
+            NormCalibration c = a.calibration();
+            boolean done = a.multiplier() != null || !c.changesModel();
+            CalibrationReport.Norm n = CalibrationReport.Norm.of(c, a.epsilonBefore(), a.epsilonAfter(), done, a.warnings());
+            norms.add(n);
+            warnings.addAll(a.warnings());
+            if (n.scale() == null) {
+                unscaled++;
+            }
+        }
+        if (unscaled > 0) {
+            warnings.add(unscaled + " of " + norms.size() + " norms left unscaled; see their \"reason\"");
+        }
+        if (sites.isEmpty()) {
+            warnings.add("no LayerNorm / RMSNorm found");
+        }
+        return new CalibrationReport(false, options.dryRun(), norms, warnings);
+    }
+
+    /** Reads {@code in}, calibrates it and writes {@code out} (nothing is written if calibration fails). */
+    public static CalibrationReport calibrateFile(Path in, Path out, SlancOptions options) {
+        return calibrateFile(in, out, options, WriteOptions.defaults());
+    }
+
+    public static CalibrationReport calibrateFile(Path in, Path out, SlancOptions options, WriteOptions write) {
+        Model model = ModelReader.read(in);
+        CalibrationReport report;
+        try {
+            report = calibrate(model, options);
+        } catch (CalibrationException e) {
+            throw new CalibrationException(in + ": " + e.getMessage(), e);
+        }
+        if (!options.dryRun()) {
+            ModelWriter.write(model, out, write);
+        }
+        return report;
+    }
+}

@@ -1,0 +1,197 @@
+package io.onnxslanc.calibrate;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.calibrate.math.ScaleResult;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * What SLaNC did to a model, per norm, as JSON ({@link #toJson()}) and as a fixed-width table ({@link #toTable()}).
+ *
+ * @param alreadyCalibrated the model was calibrated before; nothing was changed and {@code norms} is empty
+ * @param dryRun            scales were computed but the model was not changed
+ * @param norms             one entry per norm, in graph order
+ * @param warnings          problems worth a look (epsilon underflow, norms left unscaled, ...)
+ */
+@JsonPropertyOrder({"already_calibrated", "dry_run", "norms", "warnings"})
+public record CalibrationReport(@JsonProperty("already_calibrated") boolean alreadyCalibrated,
+                                @JsonProperty("dry_run") boolean dryRun,
+                                @JsonProperty("norms") List<Norm> norms,
+                                @JsonProperty("warnings") List<String> warnings) {
+
+    public CalibrationReport {
+        norms = List.copyOf(norms);
+        warnings = List.copyOf(warnings);
+    }
+
+    /**
+     * One norm.
+     *
+     * @param name               node name (the root node of a decomposed norm)
+     * @param kind               the norm's form (e.g. "LayerNormalization", "decomposed RMSNorm")
+     * @param block              first / attention / gated-mlp / mlp / final / unknown
+     * @param frontBlock         the formula used (for "final": the block in front of it), null for first / unknown
+     * @param fedBy              the norm whose gain is Gamma_prev / Gamma_post, or null
+     * @param gamma              that gain's initializer name, or null (identity)
+     * @param weights            initializer names the formula read, in formula order
+     * @param weightRoles        the same by role ("W_v", "W_o", "W_gate", "W_up", "W_down", "W_1", "W_2"); a packed
+     *                           weight of which only some outputs are used reads e.g. "qkv[rows 768..1152]"
+     * @param scale              s, the divisor of the norm input; null when unscaled
+     * @param scaleUnrounded     s before power-of-two rounding (null when unscaled or first)
+     * @param estimated          whether a Frobenius norm was estimated by random probing
+     * @param relativeStdError   relative standard error of the unrounded s (0 when exact)
+     * @param heads              query heads (attention blocks)
+     * @param kvHeads            key/value heads (attention blocks)
+     * @param headsSource        how the head counts were found
+     * @param reason             why the norm is unscaled, else null
+     * @param epsilonBefore      epsilon as found
+     * @param epsilonAfter       epsilon as written (epsilon / s^2)
+     * @param warnings           problems with this norm
+     */
+    @JsonPropertyOrder({"name", "kind", "block", "front_block", "fed_by", "gamma", "weights", "weight_roles", "scale", "scale_unrounded",
+            "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
+            "epsilon_after", "warnings"})
+    public record Norm(@JsonProperty("name") String name,
+                       @JsonProperty("kind") String kind,
+                       @JsonProperty("block") String block,
+                       @JsonProperty("front_block") String frontBlock,
+                       @JsonProperty("fed_by") String fedBy,
+                       @JsonProperty("gamma") String gamma,
+                       @JsonProperty("weights") List<String> weights,
+                       @JsonProperty("weight_roles") Map<String, String> weightRoles,
+                       @JsonProperty("scale") Double scale,
+                       @JsonProperty("scale_unrounded") Double scaleUnrounded,
+                       @JsonProperty("estimated") Boolean estimated,
+                       @JsonProperty("relative_std_error") Double relativeStdError,
+                       @JsonProperty("heads") Integer heads,
+                       @JsonProperty("kv_heads") Integer kvHeads,
+                       @JsonProperty("heads_source") String headsSource,
+                       @JsonProperty("reason") String reason,
+                       @JsonProperty("epsilon_before") double epsilonBefore,
+                       @JsonProperty("epsilon_after") double epsilonAfter,
+                       @JsonProperty("warnings") List<String> warnings) {
+
+        public Norm {
+            weights = List.copyOf(weights);
+            weightRoles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightRoles));
+            warnings = List.copyOf(warnings);
+        }
+
+        /** The report line of a calibrated (or skipped) norm. */
+        public static Norm of(NormCalibration c, double epsilonBefore, double epsilonAfter, boolean applied,
+                              List<String> warnings) {
+            NormBlock b = c.block();
+            List<String> weights = new ArrayList<>();
+            Map<String, String> roles = new LinkedHashMap<>();
+            b.weights().forEach((role, w) -> {
+                if (!weights.contains(w.name())) {
+                    weights.add(w.name());
+                }
+                roles.put(role.label(), w.name() + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : ""));
+            });
+            ScaleResult r = c.result();
+            boolean attention = b.formula() == BlockKind.ATTENTION;
+            String reason = c.reason();
+            Double scale = c.scale();
+            if (!applied && scale != null && scale != 1.0) {
+                reason = warnings.isEmpty() ? "not applied" : warnings.get(0);
+                scale = null;
+            }
+            boolean recognised = b.kind() != BlockKind.FIRST && b.kind() != BlockKind.UNKNOWN;
+            return new Norm(NormNames.of(b.site()), b.site().kind().label(), b.kind().label(),
+                    recognised ? b.formula().label() : null,
+                    b.feedingNorm() == null ? null : NormNames.of(b.feedingNorm()),
+                    b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
+                    r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
+                    attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
+                    epsilonBefore, epsilonAfter, warnings);
+        }
+    }
+
+    /** The report of a model that was calibrated before (nothing changed). */
+    public static CalibrationReport alreadyCalibrated(String marker) {
+        return new CalibrationReport(true, false, List.of(), List.of("already calibrated (" + marker + "); nothing changed"));
+    }
+
+    /** Norm count per block label, in first / attention / gated-mlp / mlp / final / unknown order. */
+    public Map<String, Integer> blockCounts() {
+        Map<String, Integer> counts = new LinkedHashMap<>();
+        for (BlockKind k : BlockKind.values()) {
+            int n = (int) norms.stream().filter(x -> x.block().equals(k.label())).count();
+            if (n > 0) {
+                counts.put(k.label(), n);
+            }
+        }
+        return counts;
+    }
+
+    /** The entry of the norm with this node name, or null. */
+    public Norm norm(String name) {
+        return norms.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    public String toJson() {
+        try {
+            return JSON.writeValueAsString(this);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("cannot serialise the calibration report: " + e.getMessage(), e);
+        }
+    }
+
+    public void writeJson(Path file) {
+        try {
+            Files.writeString(file, toJson() + "\n", StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(file + ": cannot write the report: " + e.getMessage(), e);
+        }
+    }
+
+    /** A fixed-width table for a terminal: one line per norm, then the warnings. */
+    public String toTable() {
+        StringBuilder sb = new StringBuilder();
+        if (alreadyCalibrated) {
+            sb.append("already calibrated: nothing changed\n");
+        }
+        int nameWidth = Math.max(4, Math.min(56, norms.stream().mapToInt(n -> n.name().length()).max().orElse(4)));
+        int kindWidth = Math.max(4, norms.stream().mapToInt(n -> n.kind().length()).max().orElse(4));
+        String format = "%3s  %-" + nameWidth + "s  %-" + kindWidth + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
+        sb.append(String.format(Locale.ROOT, format, "#", "norm", "kind", "block", "formula", "s", "s exact",
+                "eps before", "eps after", "note"));
+        int i = 0;
+        for (Norm n : norms) {
+            String note = n.reason() != null ? n.reason()
+                    : n.estimated() != null && n.estimated()
+                    ? String.format(Locale.ROOT, "estimated, rel. std. error %.2g", n.relativeStdError())
+                    : n.heads() != null ? n.heads() + "/" + n.kvHeads() + " heads" : "";
+            sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), n.kind(), n.block(),
+                    n.frontBlock() == null ? "-" : n.frontBlock(), number(n.scale()), number(n.scaleUnrounded()),
+                    number(n.epsilonBefore()), number(n.epsilonAfter()), note));
+        }
+        for (String w : warnings) {
+            sb.append("warning: ").append(w).append('\n');
+        }
+        return sb.toString();
+    }
+
+    private static String clip(String s, int width) {
+        return s.length() <= width ? s : "..." + s.substring(s.length() - width + 3);
+    }
+
+    private static String number(Double d) {
+        return d == null ? "-" : String.format(Locale.ROOT, "%.4g", d);
+    }
+}

@@ -1,0 +1,115 @@
+package io.onnxslanc.calibrate;
+
+import io.onnxslanc.ir.Node;
+import io.onnxslanc.ir.Tensor;
+import io.onnxslanc.ir.Value;
+import java.util.Set;
+
+/** Small read-only questions about values and nodes that the block walks ask again and again. */
+final class GraphOps {
+    /** Ops that only move or relabel data; a walk may pass through them along input 0. */
+    static final Set<String> LAYOUT_OPS = Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Cast");
+
+    private GraphOps() {
+    }
+
+    /** The constant data behind a value: an initializer or a Constant node's output; null otherwise. */
+    static Tensor constant(Value v) {
+        return ConstantValues.tensor(v);
+    }
+
+    static boolean isConstant(Value v) {
+        return constant(v) != null;
+    }
+
+    /** Integer contents of a small constant (shapes, axes, split sizes), or null. */
+    static long[] constantLongs(Value v) {
+        Tensor t = constant(v);
+        if (t == null) {
+            return null;
+        }
+        try {
+            return t.toLongs();
+        } catch (IllegalStateException e) {
+            return null;
+        }
+    }
+
+    /** The one non-constant operand of a binary node whose other operand is constant, else null. */
+    static Value nonConstantOperand(Node n) {
+        if (n.inputs().size() != 2 || n.input(0) == null || n.input(1) == null) {
+            return null;
+        }
+        boolean c0 = isConstant(n.input(0));
+        boolean c1 = isConstant(n.input(1));
+        if (c0 == c1) {
+            return null;
+        }
+        return c0 ? n.input(1) : n.input(0);
+    }
+
+    /** The constant operand of a binary node whose other operand is not constant, else null. */
+    static Value constantOperand(Node n) {
+        Value other = nonConstantOperand(n);
+        if (other == null) {
+            return null;
+        }
+        return n.input(0) == other ? n.input(1) : n.input(0);
+    }
+
+    /** True for an elementwise Add whose one operand is a constant (a bias). */
+    static boolean isBiasAdd(Node n) {
+        return n != null && n.is("Add") && nonConstantOperand(n) != null;
+    }
+
+    /** Follows input 0 through the given single-data-input ops. */
+    static Value through(Value v, Set<String> ops) {
+        Value cur = v;
+        for (int guard = 0; guard < 64; guard++) {
+            Node p = cur.producer();
+            if (p == null || !p.domain().isEmpty() && !p.domain().equals("ai.onnx") || !ops.contains(p.opType())
+                    || p.input(0) == null) {
+                return cur;
+            }
+            cur = p.input(0);
+        }
+        return cur;
+    }
+
+    /** Follows layout ops and bias Adds back from a value. */
+    static Value throughLayoutAndBias(Value v) {
+        Value cur = v;
+        for (int guard = 0; guard < 64; guard++) {
+            Value next = through(cur, LAYOUT_OPS);
+            Node p = next.producer();
+            if (isBiasAdd(p)) {
+                next = nonConstantOperand(p);
+            }
+            if (next == cur) {
+                return cur;
+            }
+            cur = next;
+        }
+        return cur;
+    }
+
+    /** A short description for messages: {@code Relu(...)}, {@code 'x'} for graph inputs, {@code constant 'w'}. */
+    static String describe(Value v) {
+        if (v == null) {
+            return "(absent)";
+        }
+        if (isConstant(v)) {
+            return "constant '" + v.name() + "'";
+        }
+        Node p = v.producer();
+        if (p == null) {
+            return "'" + v.name() + "'";
+        }
+        return (p.domain().isEmpty() || p.domain().equals("ai.onnx") ? "" : p.domain() + ":") + p.opType() + "(...)";
+    }
+
+    /** Rank of a value when its type says so, else -1. */
+    static int rank(Value v) {
+        return v.type() == null || v.type().shape() == null ? -1 : v.type().shape().size();
+    }
+}

@@ -1,0 +1,132 @@
+package io.onnxslanc.calibrate;
+
+import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.Node;
+import io.onnxslanc.ir.Tensor;
+import io.onnxslanc.ir.Value;
+import io.onnxslanc.match.NormSite;
+import java.util.Collections;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/** Where the norms of a graph are, and which norms lie upstream or downstream of which. */
+final class NormIndex {
+    /** A norm feeding a linear layer, with the gain that applies to its output. */
+    record Feed(NormSite site, Value gamma) {
+    }
+
+    private final Map<Node, NormSite> normOfNode = new IdentityHashMap<>();
+    private final Map<Value, NormSite> normOfOutput = new IdentityHashMap<>();
+    private final Set<Node> belowNorm = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<Node> aboveNorm = Collections.newSetFromMap(new IdentityHashMap<>());
+
+    NormIndex(Graph graph, List<NormSite> sites) {
+        for (NormSite s : sites) {
+            for (Node n : s.nodes()) {
+                normOfNode.put(n, s);
+            }
+            normOfOutput.put(s.output(), s);
+        }
+        // the graph keeps topological order, so one pass each way settles reachability
+        List<Node> nodes = graph.nodes();
+        for (Node n : nodes) {
+            for (Value v : n.inputs()) {
+                Node p = v == null ? null : v.producer();
+                if (p != null && (normOfNode.containsKey(p) || belowNorm.contains(p))) {
+                    belowNorm.add(n);
+                    break;
+                }
+            }
+        }
+        for (int i = nodes.size() - 1; i >= 0; i--) {
+            Node n = nodes.get(i);
+            outer:
+            for (Value o : n.outputs()) {
+                for (Node c : o.consumers()) {
+                    if (normOfNode.containsKey(c) || aboveNorm.contains(c)) {
+                        aboveNorm.add(n);
+                        break outer;
+                    }
+                }
+            }
+        }
+    }
+
+    /** No other norm upstream of the norm's input (and skip). */
+    boolean isFirst(NormSite site) {
+        for (Value v : new Value[] {site.input(), site.skip()}) {
+            Node p = v == null ? null : v.producer();
+            if (p != null && (normOfNode.containsKey(p) || belowNorm.contains(p))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** No other norm downstream of anything the norm computes. */
+    boolean isLast(NormSite site) {
+        Set<Node> own = Collections.newSetFromMap(new IdentityHashMap<>());
+        own.addAll(site.nodes());
+        for (Node n : site.nodes()) {
+            for (Value o : n.outputs()) {
+                for (Node c : o.consumers()) {
+                    if (!own.contains(c) && (normOfNode.containsKey(c) || aboveNorm.contains(c))) {
+                        return false;
+                    }
+                }
+            }
+        }
+        return true;
+    }
+
+    /**
+     * The norm whose output reaches {@code linearInput} through layout ops, Casts and the gain / bias of a norm that
+     * keeps them outside (Mul / Add by a constant); its gain becomes Gamma_prev / Gamma_post.
+     */
+    Found<Feed> feeding(Value linearInput, String role) {
+        Value cur = linearInput;
+        Value outsideGain = null;
+        for (int guard = 0; guard < 32; guard++) {
+            NormSite s = normOfOutput.get(cur);
+            if (s != null) {
+                if (s.gamma() != null && outsideGain != null) {
+                    return Found.fail(role + " reads norm '" + NormNames.of(s) + "' through a further Mul by constant '"
+                            + outsideGain.name() + "'");
+                }
+                Value gamma = s.gamma() != null ? s.gamma() : outsideGain;
+                if (gamma != null && !gainFits(gamma, s.hiddenSize())) {
+                    return Found.fail("gain '" + gamma.name() + "' of norm '" + NormNames.of(s) + "' is not a vector of length "
+                            + s.hiddenSize());
+                }
+                return Found.of(new Feed(s, gamma));
+            }
+            Node p = cur.producer();
+            if (p == null) {
+                break;
+            }
+            if (GraphOps.LAYOUT_OPS.contains(p.opType()) && (p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+                cur = p.input(0);
+            } else if (p.is("Mul") && GraphOps.nonConstantOperand(p) != null && outsideGain == null) {
+                outsideGain = GraphOps.constantOperand(p);
+                cur = GraphOps.nonConstantOperand(p);
+            } else if (GraphOps.isBiasAdd(p)) {
+                cur = GraphOps.nonConstantOperand(p);
+            } else {
+                break;
+            }
+        }
+        return Found.fail("the input of " + role + " is " + GraphOps.describe(linearInput)
+                + ", not the output of a recognised norm");
+    }
+
+    private static boolean gainFits(Value gamma, long d) {
+        Tensor t = GraphOps.constant(gamma);
+        if (t == null) {
+            return false;
+        }
+        long n = t.elementCount();
+        return n == 1 || d < 0 || n == d;
+    }
+}

@@ -1,0 +1,122 @@
+package io.onnxslanc.calibrate;
+
+import io.onnxslanc.calibrate.math.ScaleResult;
+import io.onnxslanc.calibrate.math.SlancScales;
+import io.onnxslanc.ir.Tensor;
+import io.onnxslanc.ir.Value;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Computes the SLaNC scale of each norm from the weights of the block in front of it (docs/SLANC.md), in double.
+ * Weights are mapped one block at a time and unmapped right after, so a large model with external data keeps a
+ * small resident set. NaN or infinite weights stop the calibration with a {@link CalibrationException} naming the
+ * weight, before anything is changed.
+ */
+public final class SlancCalibrator {
+
+    private SlancCalibrator() {
+    }
+
+    public static List<NormCalibration> compute(List<NormBlock> blocks, SlancOptions options) {
+        List<NormCalibration> out = new ArrayList<>(blocks.size());
+        options.progress().begin("SLaNC scales", blocks.size());
+        try {
+            for (NormBlock b : blocks) {
+                out.add(compute(b, options));
+                options.progress().advance(1);
+            }
+        } finally {
+            options.progress().end();
+        }
+        return out;
+    }
+
+    static NormCalibration compute(NormBlock b, SlancOptions options) {
+        switch (b.kind()) {
+            case FIRST:
+                return new NormCalibration(b, null, 1.0, null);
+            case UNKNOWN:
+                return new NormCalibration(b, null, null, b.reason());
+            default:
+                break;
+        }
+        String where = "norm '" + NormNames.of(b.site()) + "' (" + b.kind().label()
+                + (b.kind() == BlockKind.FINAL ? ", " + b.formula().label() + " in front" : "") + " block)";
+        ScaleResult r;
+        try {
+            r = scale(b, options.math());
+        } catch (IllegalArgumentException e) {
+            throw new CalibrationException(where + ": " + e.getMessage(), e);
+        }
+        if (!Double.isFinite(r.scale())) {
+            throw new CalibrationException(where + ": the scale is " + r.scale() + "; the weights in front are too large for double");
+        }
+        if (r.scale() == 0) {
+            return new NormCalibration(b, r, null, "the weights in front of the norm are all zero (s = 0)");
+        }
+        boolean round = options.powerOfTwo() || b.site().kind().hasSkipInput();
+        double s = round ? SlancScales.roundToPowerOfTwo(r.scale()) : r.scale();
+        return new NormCalibration(b, r, s, null);
+    }
+
+    private static ScaleResult scale(NormBlock b, SlancScales.Options math) {
+        var w = b.weights();
+        switch (b.formula()) {
+            case ATTENTION -> {
+                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                    double[] gamma = gamma(b.gamma(), wv.view().cols());
+                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), math);
+                }
+            }
+            case GATED_MLP -> {
+                try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
+                     WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
+                    double[] gamma = gamma(b.gamma(), up.view().cols());
+                    return SlancScales.gatedMlp(gate.view(), up.view(), down.view(), gamma, math);
+                }
+            }
+            case MLP -> {
+                try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
+                    double[] gamma = gamma(b.gamma(), w1.view().cols());
+                    return SlancScales.plainMlp(w1.view(), w2.view(), gamma, math);
+                }
+            }
+            default -> throw new IllegalStateException("no formula for " + b.formula());
+        }
+    }
+
+    /** The gain as d doubles (a scalar gain is broadcast), checked for NaN / infinity; null stays identity. */
+    static double[] gamma(Value gammaValue, int d) {
+        if (gammaValue == null) {
+            return null;
+        }
+        Tensor t = GraphOps.constant(gammaValue);
+        if (t == null) {
+            throw new IllegalArgumentException("gain '" + gammaValue.name() + "' is not a constant");
+        }
+        double[] raw = readDoubles(t, gammaValue.name());
+        if (raw.length != 1 && raw.length != d) {
+            throw new IllegalArgumentException("gain '" + gammaValue.name() + "' has " + raw.length + " values, expected " + d);
+        }
+        double[] g = new double[d];
+        for (int i = 0; i < d; i++) {
+            g[i] = raw.length == 1 ? raw[0] : raw[i];
+        }
+        return g;
+    }
+
+    /** Gains are small (d values), so the tensor's own decoder is fine; its mapping is left to the GC. */
+    private static double[] readDoubles(Tensor t, String name) {
+        if (!t.dataType().isFloatingPoint()) {
+            throw new IllegalArgumentException("gain '" + name + "' is " + t.dataType() + ", not a float type");
+        }
+        double[] out = t.toDoubles();
+        for (int i = 0; i < out.length; i++) {
+            if (!Double.isFinite(out[i])) {
+                throw new IllegalArgumentException("gain '" + name + "' contains " + out[i] + " at index " + i);
+            }
+        }
+        return out;
+    }
+}

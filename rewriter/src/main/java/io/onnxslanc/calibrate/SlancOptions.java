@@ -1,0 +1,48 @@
+package io.onnxslanc.calibrate;
+
+import io.onnxslanc.calibrate.math.SlancScales;
+import io.onnxslanc.io.Progress;
+import java.util.Objects;
+
+/**
+ * How SLaNC calibrates a model.
+ *
+ * @param powerOfTwo rounds every scale to a power of two (default), which makes the inserted multiply and the
+ *                   epsilon rescaling exact in every float format; Skip*LayerNormalization sites are always rounded,
+ *                   since their residual-sum output is restored by multiplying back
+ * @param math       the numerics of the scale computation: exact below a size threshold, estimated above
+ * @param dryRun     computes and reports the scales without changing the model
+ * @param progress   receives one step per norm
+ */
+public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress) {
+
+    public SlancOptions {
+        Objects.requireNonNull(math, "math");
+        Objects.requireNonNull(progress, "progress");
+    }
+
+    public static SlancOptions defaults() {
+        return new SlancOptions(true, SlancScales.Options.defaults(), false, Progress.NONE);
+    }
+
+    public SlancOptions withPowerOfTwo(boolean v) {
+        return new SlancOptions(v, math, dryRun, progress);
+    }
+
+    public SlancOptions withMath(SlancScales.Options v) {
+        return new SlancOptions(powerOfTwo, v, dryRun, progress);
+    }
+
+    /** Products costing more multiply-adds than this are estimated by random probing. */
+    public SlancOptions withExactThreshold(double multiplyAdds) {
+        return withMath(math.withExactThreshold(multiplyAdds));
+    }
+
+    public SlancOptions withDryRun(boolean v) {
+        return new SlancOptions(powerOfTwo, math, v, progress);
+    }
+
+    public SlancOptions withProgress(Progress p) {
+        return new SlancOptions(powerOfTwo, math, dryRun, p);
+    }
+}

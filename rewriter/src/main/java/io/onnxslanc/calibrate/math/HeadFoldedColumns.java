@@ -1,0 +1,71 @@
+package io.onnxslanc.calibrate.math;
+
+import java.util.Arrays;
+
+/**
+ * W_o with the column blocks of query heads that share a kv head summed: W_o W_v_expanded = W_o_folded W_v.
+ *
+ * <p>Grouped-query attention expands W_v [kvHeads * headDim x d] by interleaving: query head h reads kv head
+ * h / group. Row c of the expanded W_v is row kvRow(c) of W_v, so (W_o W_v_exp)[i, j] = sum over kv rows r of
+ * (sum of W_o[i, c] over c with kvRow(c) = r) * W_v[r, j]. Folding W_o costs a pass over W_o instead of
+ * multiplying by a group-times larger matrix.
+ */
+final class HeadFoldedColumns implements BlockSource {
+
+    private final BlockSource wo;
+    private final int headDim;
+    private final int group;
+    private final int cols;
+    private final ThreadLocal<double[]> scratch = ThreadLocal.withInitial(() -> new double[0]);
+
+    HeadFoldedColumns(BlockSource wo, int nHeads, int nKvHeads) {
+        this.wo = wo;
+        this.headDim = wo.cols() / nHeads;
+        this.group = nHeads / nKvHeads;
+        this.cols = nKvHeads * headDim;
+    }
+
+    @Override
+    public String name() {
+        return wo.name();
+    }
+
+    @Override
+    public int rows() {
+        return wo.rows();
+    }
+
+    @Override
+    public int cols() {
+        return cols;
+    }
+
+    @Override
+    public void copyBlock(int r0, int r1, int c0, int c1, double[] dst) {
+        int height = r1 - r0;
+        int width = c1 - c0;
+        Arrays.fill(dst, 0, height * width, 0.0);
+        double[] part = scratch.get();
+        if (part.length < height * width) {
+            part = new double[height * width];
+            scratch.set(part);
+        }
+        for (int s0 = c0; s0 < c1; ) {
+            int kv = s0 / headDim;
+            int s1 = Math.min(c1, (kv + 1) * headDim); // stay inside one kv head
+            int segment = s1 - s0;
+            for (int u = 0; u < group; u++) {
+                int source0 = (kv * group + u) * headDim + (s0 - kv * headDim);
+                wo.copyBlock(r0, r1, source0, source0 + segment, part);
+                for (int r = 0; r < height; r++) {
+                    int to = r * width + (s0 - c0);
+                    int from = r * segment;
+                    for (int k = 0; k < segment; k++) {
+                        dst[to + k] += part[from + k];
+                    }
+                }
+            }
+            s0 = s1;
+        }
+    }
+}

@@ -1,0 +1,236 @@
+package io.onnxslanc.calibrate.math;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.FloatBuffer;
+import java.nio.ShortBuffer;
+import java.util.Objects;
+
+/**
+ * Read-only view of a 2-D weight stored row-major, little-endian, as float32, float16 or bfloat16 in a
+ * {@link ByteBuffer} (typically a memory-mapped slice of an external-data file; one tensor stays below 2 GiB).
+ *
+ * <p>{@link #rows()} and {@link #cols()} describe the <em>math layout</em> the view presents. An ONNX MatMul
+ * initializer B is stored [in, out] = W^T, so {@code view.transposed()} gives W [out, in] without copying.
+ *
+ * <p>Block copies ({@link #copyBlock}, {@link #copyRows}) are what the SLaNC math uses: they decode to double and
+ * reject NaN / infinity with a message naming the weight. {@link #get} returns the raw value (NaN included).
+ * Views are immutable and safe to read from several threads.
+ */
+public final class MatrixView implements BlockSource {
+
+    /** Storage element types; ONNX TensorProto data types FLOAT (1), FLOAT16 (10), BFLOAT16 (16). */
+    public enum ElementType {
+        FLOAT32(4), FLOAT16(2), BFLOAT16(2);
+
+        private final int byteSize;
+
+        ElementType(int byteSize) {
+            this.byteSize = byteSize;
+        }
+
+        public int byteSize() {
+            return byteSize;
+        }
+    }
+
+    private final String name;
+    private final ElementType type;
+    private final FloatBuffer floats; // FLOAT32 storage, else null
+    private final ShortBuffer shorts; // FLOAT16 / BFLOAT16 storage, else null
+    private final int storedRows;
+    private final int storedCols;
+    private final boolean transposed;
+
+    private MatrixView(String name, ElementType type, FloatBuffer floats, ShortBuffer shorts,
+                       int storedRows, int storedCols, boolean transposed) {
+        this.name = name;
+        this.type = type;
+        this.floats = floats;
+        this.shorts = shorts;
+        this.storedRows = storedRows;
+        this.storedCols = storedCols;
+        this.transposed = transposed;
+    }
+
+    /**
+     * Views {@code rows x cols} elements stored row-major starting at {@code data.position()}.
+     * The buffer's own position, limit and byte order are not changed; the bytes are read as little-endian.
+     *
+     * @param name used in error messages (e.g. the initializer name)
+     */
+    public static MatrixView of(String name, ByteBuffer data, ElementType type, int rows, int cols) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(data, "data");
+        Objects.requireNonNull(type, "type");
+        if (rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException("weight '" + name + "': shape must be positive, got [" + rows + " x " + cols + "]");
+        }
+        long needed = (long) rows * cols * type.byteSize();
+        if (data.remaining() < needed) {
+            throw new IllegalArgumentException("weight '" + name + "': buffer has " + data.remaining() + " bytes, ["
+                    + rows + " x " + cols + "] " + type + " needs " + needed);
+        }
+        ByteBuffer bytes = data.slice().limit((int) needed);
+        bytes = bytes.slice().order(ByteOrder.LITTLE_ENDIAN);
+        if (type == ElementType.FLOAT32) {
+            return new MatrixView(name, type, bytes.asFloatBuffer(), null, rows, cols, false);
+        }
+        return new MatrixView(name, type, null, bytes.asShortBuffer(), rows, cols, false);
+    }
+
+    /** A float32 view over a copy of {@code rowMajor} (mainly for tests). */
+    public static MatrixView ofFloats(String name, float[] rowMajor, int rows, int cols) {
+        if ((long) rows * cols != rowMajor.length) {
+            throw new IllegalArgumentException("weight '" + name + "': " + rowMajor.length + " values for shape ["
+                    + rows + " x " + cols + "]");
+        }
+        ByteBuffer bytes = ByteBuffer.allocate(rowMajor.length * 4).order(ByteOrder.LITTLE_ENDIAN);
+        bytes.asFloatBuffer().put(rowMajor);
+        return of(name, bytes, ElementType.FLOAT32, rows, cols);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    public ElementType elementType() {
+        return type;
+    }
+
+    /** Rows of the math layout (stored columns when transposed). */
+    @Override
+    public int rows() {
+        return transposed ? storedCols : storedRows;
+    }
+
+    /** Columns of the math layout. */
+    @Override
+    public int cols() {
+        return transposed ? storedRows : storedCols;
+    }
+
+    public boolean isTransposed() {
+        return transposed;
+    }
+
+    /** The same storage seen as the transpose; no copy. */
+    public MatrixView transposed() {
+        return new MatrixView(name, type, floats, shorts, storedRows, storedCols, !transposed);
+    }
+
+    /** Element (r, c) of the math layout, decoded to float precision (exact for all three types); no NaN check. */
+    public double get(int r, int c) {
+        Objects.checkIndex(r, rows());
+        Objects.checkIndex(c, cols());
+        int sr = transposed ? c : r;
+        int sc = transposed ? r : c;
+        return decode(sr * storedCols + sc);
+    }
+
+    /** Math-layout rows [r0, r1) into {@code dst} row-major ((r1 - r0) x cols()), checking for NaN / inf. */
+    public void copyRows(int r0, int r1, double[] dst) {
+        copyBlock(r0, r1, 0, cols(), dst);
+    }
+
+    /**
+     * Math-layout block rows [r0, r1) x columns [c0, c1) into {@code dst} row-major with row stride (c1 - c0).
+     * Reads storage in contiguous runs whichever way the view is oriented.
+     *
+     * @throws IllegalArgumentException naming the weight and the stored position of the first NaN or infinity
+     */
+    @Override
+    public void copyBlock(int r0, int r1, int c0, int c1, double[] dst) {
+        Objects.checkFromToIndex(r0, r1, rows());
+        Objects.checkFromToIndex(c0, c1, cols());
+        int width = c1 - c0;
+        int height = r1 - r0;
+        if (dst.length < height * width) {
+            throw new IllegalArgumentException("destination holds " + dst.length + " values, block needs " + height * width);
+        }
+        if (!transposed) {
+            for (int r = r0; r < r1; r++) {
+                readRun(r * storedCols + c0, width, dst, (r - r0) * width, 1);
+            }
+        } else {
+            // math (r, c) is stored (c, r): each stored row c gives a contiguous run over r, written down a column
+            for (int c = c0; c < c1; c++) {
+                readRun(c * storedCols + r0, height, dst, c - c0, width);
+            }
+        }
+    }
+
+    /** Decodes {@code len} consecutive stored elements into dst[off], dst[off + stride], ... */
+    private void readRun(int index, int len, double[] dst, int off, int stride) {
+        switch (type) {
+            case FLOAT32 -> {
+                for (int k = 0; k < len; k++) {
+                    float v = floats.get(index + k);
+                    if (!Float.isFinite(v)) {
+                        throw nonFinite(index + k, v);
+                    }
+                    dst[off + k * stride] = v;
+                }
+            }
+            case FLOAT16 -> {
+                for (int k = 0; k < len; k++) {
+                    short bits = shorts.get(index + k);
+                    if ((bits & 0x7c00) == 0x7c00) {
+                        throw nonFinite(index + k, halfToFloat(bits));
+                    }
+                    dst[off + k * stride] = halfToFloat(bits);
+                }
+            }
+            case BFLOAT16 -> {
+                for (int k = 0; k < len; k++) {
+                    short bits = shorts.get(index + k);
+                    if ((bits & 0x7f80) == 0x7f80) {
+                        throw nonFinite(index + k, bfloat16ToFloat(bits));
+                    }
+                    dst[off + k * stride] = bfloat16ToFloat(bits);
+                }
+            }
+        }
+    }
+
+    private float decode(int index) {
+        return switch (type) {
+            case FLOAT32 -> floats.get(index);
+            case FLOAT16 -> halfToFloat(shorts.get(index));
+            case BFLOAT16 -> bfloat16ToFloat(shorts.get(index));
+        };
+    }
+
+    private IllegalArgumentException nonFinite(int storedIndex, float value) {
+        int sr = storedIndex / storedCols;
+        int sc = storedIndex % storedCols;
+        return new IllegalArgumentException("weight '" + name + "' contains " + (Float.isNaN(value) ? "NaN" : value)
+                + " at stored element [" + sr + ", " + sc + "] of [" + storedRows + " x " + storedCols + "] " + type);
+    }
+
+    /** IEEE binary16 to float; exact (every half is a float). */
+    static float halfToFloat(short h) {
+        int exponent = (h >>> 10) & 0x1f;
+        int mantissa = h & 0x3ff;
+        float magnitude;
+        if (exponent == 0) {
+            magnitude = mantissa * 0x1p-24f; // zero and subnormals: mantissa * 2^-24, exact
+        } else if (exponent == 0x1f) {
+            magnitude = mantissa == 0 ? Float.POSITIVE_INFINITY : Float.NaN;
+        } else {
+            magnitude = Float.intBitsToFloat(((exponent + 112) << 23) | (mantissa << 13)); // rebias 15 -> 127
+        }
+        return h < 0 ? -magnitude : magnitude;
+    }
+
+    /** bfloat16 is the upper half of a float32. */
+    static float bfloat16ToFloat(short b) {
+        return Float.intBitsToFloat((b & 0xffff) << 16);
+    }
+
+    @Override
+    public String toString() {
+        return "MatrixView[" + name + ", " + rows() + " x " + cols() + ", " + type + (transposed ? ", transposed" : "") + "]";
+    }
+}

@@ -1,0 +1,269 @@
+package io.onnxslanc.calibrate.math;
+
+import java.util.Objects;
+
+/**
+ * The SLaNC scales of docs/SLANC.md, computed in double from the weights in front of a norm.
+ *
+ * <p>All weights are passed in the math layout y = W x (W is [out x in]); for an ONNX MatMul initializer
+ * B = W^T pass {@code MatrixView.transposed()}. A null gamma stands for a norm without gain (identity).
+ * Weights containing NaN or infinity are rejected with an {@link IllegalArgumentException} naming the weight.
+ *
+ * <p>Frobenius norms of products are computed exactly when the product costs at most
+ * {@link Options#exactThreshold()} multiply-adds, otherwise estimated by Rademacher probing with a fixed seed
+ * (results are identical for equal inputs and options, whatever the thread count).
+ */
+public final class SlancScales {
+
+    /**
+     * Tuning of the computation.
+     *
+     * @param exactThreshold      multiply-adds of an exact product above which its Frobenius norm is estimated
+     * @param probes              probe vectors per batch (and the minimum number of probes)
+     * @param maxProbes           probing adds batches until the relative standard error of s is at most
+     *                            {@code targetRelativeError} or this many probes were used
+     * @param targetRelativeError wanted relative standard error of an estimated s
+     * @param seed                seed of the probes and of the power iteration's start block
+     * @param powerTolerance      relative tolerance of the spectral norm (see {@link ScaleResult#powerResidual()})
+     * @param powerMaxIterations  iteration limit of the power iteration
+     * @param powerBlockSize      vectors iterated together (block power iteration with Rayleigh-Ritz)
+     * @param threads             worker threads
+     * @param residual            include the identity of the residual connection in the attention and plain-MLP
+     *                            formulas (SLaNC default); false computes ||W_o W_v Gamma||_F, ||W_2 W_1 Gamma||_F
+     */
+    public record Options(double exactThreshold, int probes, int maxProbes, double targetRelativeError, long seed,
+                          double powerTolerance, int powerMaxIterations, int powerBlockSize, int threads,
+                          boolean residual) {
+
+        public static final double DEFAULT_EXACT_THRESHOLD = 2e9;
+        public static final int DEFAULT_PROBES = 32;
+        public static final int DEFAULT_MAX_PROBES = 256;
+        public static final double DEFAULT_TARGET_RELATIVE_ERROR = 0.0025;
+        public static final long DEFAULT_SEED = 0x5EED_51A2CL;
+        public static final double DEFAULT_POWER_TOLERANCE = 1e-6;
+        public static final int DEFAULT_POWER_MAX_ITERATIONS = 50;
+        public static final int DEFAULT_POWER_BLOCK_SIZE = 8;
+
+        public Options {
+            if (!(exactThreshold >= 0)) {
+                throw new IllegalArgumentException("exactThreshold must be >= 0, got " + exactThreshold);
+            }
+            if (probes < 2) {
+                throw new IllegalArgumentException("probes must be >= 2 (the error estimate needs two), got " + probes);
+            }
+            if (maxProbes < probes) {
+                throw new IllegalArgumentException("maxProbes (" + maxProbes + ") must be >= probes (" + probes + ")");
+            }
+            if (!(targetRelativeError >= 0)) {
+                throw new IllegalArgumentException("targetRelativeError must be >= 0, got " + targetRelativeError);
+            }
+            if (!(powerTolerance >= 0)) {
+                throw new IllegalArgumentException("powerTolerance must be >= 0, got " + powerTolerance);
+            }
+            if (powerMaxIterations < 1 || powerBlockSize < 1 || threads < 1) {
+                throw new IllegalArgumentException("powerMaxIterations, powerBlockSize and threads must be >= 1, got "
+                        + powerMaxIterations + ", " + powerBlockSize + ", " + threads);
+            }
+        }
+
+        public static Options defaults() {
+            return new Options(DEFAULT_EXACT_THRESHOLD, DEFAULT_PROBES, DEFAULT_MAX_PROBES, DEFAULT_TARGET_RELATIVE_ERROR,
+                    DEFAULT_SEED, DEFAULT_POWER_TOLERANCE, DEFAULT_POWER_MAX_ITERATIONS, DEFAULT_POWER_BLOCK_SIZE,
+                    Runtime.getRuntime().availableProcessors(), true);
+        }
+
+        /** Always exact, however large. */
+        public Options alwaysExact() {
+            return withExactThreshold(Double.POSITIVE_INFINITY);
+        }
+
+        /** Always estimated, however small. */
+        public Options alwaysEstimate() {
+            return withExactThreshold(0);
+        }
+
+        public Options withExactThreshold(double v) {
+            return new Options(v, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        /** Sets the batch size; maxProbes is raised to it if lower. */
+        public Options withProbes(int v) {
+            return new Options(exactThreshold, v, Math.max(v, maxProbes), targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        public Options withMaxProbes(int v) {
+            return new Options(exactThreshold, probes, v, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        public Options withTargetRelativeError(double v) {
+            return new Options(exactThreshold, probes, maxProbes, v, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        public Options withSeed(long v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, v, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        public Options withPowerTolerance(double v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, v, powerMaxIterations, powerBlockSize, threads, residual);
+        }
+
+        public Options withPowerMaxIterations(int v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, v, powerBlockSize, threads, residual);
+        }
+
+        public Options withPowerBlockSize(int v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, v, threads, residual);
+        }
+
+        public Options withThreads(int v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, v, residual);
+        }
+
+        public Options withResidual(boolean v) {
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, v);
+        }
+    }
+
+    private SlancScales() {
+    }
+
+    /** {@link #attention(MatrixView, MatrixView, double[], int, int, Options)} with default options. */
+    public static ScaleResult attention(MatrixView wv, MatrixView wo, double[] gammaPrev, int nHeads, int nKvHeads) {
+        return attention(wv, wo, gammaPrev, nHeads, nKvHeads, Options.defaults());
+    }
+
+    /**
+     * Norm after an attention block: s = ||(I + W_o W_v_expanded) Gamma_prev||_F.
+     *
+     * @param wv        W_v [nKvHeads * headDim x d] (math layout)
+     * @param wo        W_o [d x nHeads * headDim]; headDim = wo.cols() / nHeads (usually d / nHeads)
+     * @param gammaPrev gain of the norm feeding the attention block, length d, or null
+     * @param nKvHeads  kv heads; query head h reads kv head h / (nHeads / nKvHeads) (interleaved expansion)
+     */
+    public static ScaleResult attention(MatrixView wv, MatrixView wo, double[] gammaPrev, int nHeads, int nKvHeads,
+                                        Options options) {
+        Objects.requireNonNull(options, "options");
+        if (nHeads <= 0 || nKvHeads <= 0 || nHeads % nKvHeads != 0) {
+            throw new IllegalArgumentException("attention: nHeads (" + nHeads + ") must be a positive multiple of nKvHeads ("
+                    + nKvHeads + ")");
+        }
+        if (wo.cols() % nHeads != 0) {
+            throw new IllegalArgumentException("attention: W_o '" + wo.name() + "' has " + wo.cols()
+                    + " input columns, not divisible by nHeads " + nHeads);
+        }
+        int headDim = wo.cols() / nHeads;
+        if (wv.rows() != nKvHeads * headDim) {
+            throw new IllegalArgumentException("attention: W_v '" + wv.name() + "' has " + wv.rows() + " output rows, expected nKvHeads * headDim = "
+                    + nKvHeads + " * " + headDim + " (W_o '" + wo.name() + "' is " + wo.rows() + " x " + wo.cols() + ")");
+        }
+        if (wv.cols() != wo.rows()) {
+            throw new IllegalArgumentException("attention: W_v '" + wv.name() + "' reads " + wv.cols() + " inputs but W_o '"
+                    + wo.name() + "' writes " + wo.rows() + " outputs; the residual needs both equal to d");
+        }
+        double[] gamma = checkedGamma(gammaPrev, wv.cols(), "attention");
+        BlockSource folded = nKvHeads == nHeads ? wo : new HeadFoldedColumns(wo, nHeads, nKvHeads);
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result f = ProductFrobenius.compute(folded, wv, wv.transposed(), gamma, options.residual(), options, pool);
+            return new ScaleResult(Math.sqrt(f.squaredNorm()), f.estimated(), f.relativeStdError(), f.probes(), 0, 0.0);
+        }
+    }
+
+    /** {@link #gatedMlp(MatrixView, MatrixView, MatrixView, double[], Options)} with default options. */
+    public static ScaleResult gatedMlp(MatrixView wGate, MatrixView wUp, MatrixView wDown, double[] gammaPost) {
+        return gatedMlp(wGate, wUp, wDown, gammaPost, Options.defaults());
+    }
+
+    /**
+     * Norm after a gated (SwiGLU) MLP: s = ||W_down W_up Gamma_post||_F * ||W_gate Gamma_post||_2 (no residual).
+     *
+     * @param wGate     W_gate [d_ff x d]
+     * @param wUp       W_up [d_ff x d]
+     * @param wDown     W_down [d x d_ff]
+     * @param gammaPost gain of the norm in front of the MLP, length d, or null
+     */
+    public static ScaleResult gatedMlp(MatrixView wGate, MatrixView wUp, MatrixView wDown, double[] gammaPost,
+                                       Options options) {
+        Objects.requireNonNull(options, "options");
+        int d = wUp.cols();
+        int dff = wUp.rows();
+        if (wGate.rows() != dff || wGate.cols() != d) {
+            throw new IllegalArgumentException("gated MLP: W_gate '" + wGate.name() + "' is " + wGate.rows() + " x " + wGate.cols()
+                    + ", W_up '" + wUp.name() + "' is " + dff + " x " + d + "; they must match");
+        }
+        if (wDown.rows() != d || wDown.cols() != dff) {
+            throw new IllegalArgumentException("gated MLP: W_down '" + wDown.name() + "' is " + wDown.rows() + " x " + wDown.cols()
+                    + ", expected " + d + " x " + dff + " (d x d_ff)");
+        }
+        double[] gamma = checkedGamma(gammaPost, d, "gated MLP");
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result f = ProductFrobenius.compute(wDown, wUp, wUp.transposed(), gamma, false, options, pool);
+            SpectralNorm.Result spectral = SpectralNorm.compute(wGate, gamma, options.powerBlockSize(), options.powerTolerance(),
+                    options.powerMaxIterations(), options.seed() ^ 0x9E3779B97F4A7C15L, pool);
+            return new ScaleResult(Math.sqrt(f.squaredNorm()) * spectral.sigma(), f.estimated(), f.relativeStdError(),
+                    f.probes(), spectral.iterations(), spectral.relativeResidual());
+        }
+    }
+
+    /** {@link #plainMlp(MatrixView, MatrixView, double[], Options)} with default options. */
+    public static ScaleResult plainMlp(MatrixView w1, MatrixView w2, double[] gammaPrev) {
+        return plainMlp(w1, w2, gammaPrev, Options.defaults());
+    }
+
+    /**
+     * Norm after a plain MLP (activation treated as identity): s = ||(I + W_2 W_1) Gamma_prev||_F.
+     *
+     * @param w1 W_1 [d_ff x d]
+     * @param w2 W_2 [d x d_ff]
+     */
+    public static ScaleResult plainMlp(MatrixView w1, MatrixView w2, double[] gammaPrev, Options options) {
+        Objects.requireNonNull(options, "options");
+        if (w2.cols() != w1.rows() || w2.rows() != w1.cols()) {
+            throw new IllegalArgumentException("plain MLP: W_1 '" + w1.name() + "' is " + w1.rows() + " x " + w1.cols() + ", W_2 '"
+                    + w2.name() + "' is " + w2.rows() + " x " + w2.cols() + "; expected d_ff x d and d x d_ff");
+        }
+        double[] gamma = checkedGamma(gammaPrev, w1.cols(), "plain MLP");
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result f = ProductFrobenius.compute(w2, w1, w1.transposed(), gamma, options.residual(), options, pool);
+            return new ScaleResult(Math.sqrt(f.squaredNorm()), f.estimated(), f.relativeStdError(), f.probes(), 0, 0.0);
+        }
+    }
+
+    /**
+     * The power of two nearest to s in the log2 sense: 2^round(log2 s), with the fractional part of log2 s
+     * compared to 1/2, i.e. s = m 2^e (1 <= m < 2) rounds up exactly when m >= sqrt(2). The exponent is clamped
+     * to [-126, 126] so that both s and 1/s are normal float32 numbers. Multiplying by a power of two is exact in
+     * every float format as long as the result stays normal.
+     *
+     * @throws IllegalArgumentException for s <= 0, NaN or infinity
+     */
+    public static double roundToPowerOfTwo(double s) {
+        if (!(s > 0) || Double.isInfinite(s)) {
+            throw new IllegalArgumentException("SLaNC scale must be positive and finite, got " + s);
+        }
+        if (s < 0x1p-126) {
+            return 0x1p-126;
+        }
+        int exponent = Math.getExponent(s);
+        double mantissa = s / Math.scalb(1.0, exponent);
+        if (mantissa >= Math.sqrt(2.0)) {
+            exponent++;
+        }
+        return Math.scalb(1.0, Math.max(-126, Math.min(126, exponent)));
+    }
+
+    /** Copies gamma after checking its length and finiteness; null stays null (identity). */
+    private static double[] checkedGamma(double[] gamma, int d, String where) {
+        if (gamma == null) {
+            return null;
+        }
+        if (gamma.length != d) {
+            throw new IllegalArgumentException(where + ": gamma has " + gamma.length + " values, expected d = " + d);
+        }
+        for (int i = 0; i < d; i++) {
+            if (!Double.isFinite(gamma[i])) {
+                throw new IllegalArgumentException(where + ": gamma contains " + gamma[i] + " at index " + i);
+            }
+        }
+        return gamma.clone();
+    }
+}
