@@ -6,6 +6,9 @@ import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
+import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
@@ -23,7 +26,7 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
-        subcommands = {CheckCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class},
+        subcommands = {CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
                 + "converts to FP16, and reports what it did.")
@@ -43,6 +46,17 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = {"-q", "--quiet"}, description = "no progress bars")
     boolean quiet;
+
+    @Option(names = "--no-slanc", description = "skip the SLaNC calibration (FP16 conversion only)")
+    boolean noSlanc;
+
+    @Option(names = "--no-pow2", description = "use s as computed instead of rounding it to a power of two")
+    boolean noPowerOfTwo;
+
+    @Option(names = "--exact-threshold", paramLabel = "MACS",
+            description = "products costing more multiply-adds than this are estimated by seeded random probing "
+                    + "(the report gives the relative standard error); default as in the library")
+    Double exactThreshold;
 
     @Option(names = "--no-fp16", description = "leave the model in FP32 (calibration only)")
     boolean noFp16;
@@ -110,6 +124,16 @@ public final class Main implements Callable<Integer> {
         Reports json = new Reports();
         json.put("input", input.toString());
         json.put("output", output.toString());
+        CalibrationReport calibration = null;
+        if (!noSlanc) {
+            SlancOptions so = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress);
+            if (exactThreshold != null) {
+                so = so.withExactThreshold(exactThreshold);
+            }
+            calibration = Slanc.calibrate(model, so);
+            out.print(calibration.toTable());
+            json.mergeJson(calibration.toJson());
+        }
         ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL

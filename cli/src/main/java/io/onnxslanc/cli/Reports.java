@@ -32,6 +32,15 @@ final class Reports {
         }
     }
 
+    /** Copies every field of a section to the top level (the calibration's "norms" array lives there). */
+    void mergeJson(String json) {
+        try {
+            root.setAll((ObjectNode) JSON.readTree(json));
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("report section is not JSON", e);
+        }
+    }
+
     void write(Path file) {
         try {
             Path parent = file.toAbsolutePath().getParent();

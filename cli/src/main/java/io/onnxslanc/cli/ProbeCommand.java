@@ -1,0 +1,80 @@
+package io.onnxslanc.cli;
+
+import io.onnxslanc.check.model.InputGenerator;
+import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.check.probe.NormProbe;
+import io.onnxslanc.check.probe.NormTap;
+import io.onnxslanc.check.probe.NormTaps;
+import io.onnxslanc.check.probe.ProbeReport;
+import io.onnxslanc.io.ModelReader;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "probe", mixinStandardHelpOptions = true,
+        description = "Measures every norm's input over real data: max |x|, sums of squares (exact and as FP16 would "
+                + "store them), headroom to 65504 and to the FP16 normal floor, and the SLaNC prediction next to the "
+                + "measured input norm.")
+final class ProbeCommand implements Callable<Integer> {
+    @Parameters(index = "0", paramLabel = "MODEL")
+    Path model;
+
+    @Option(names = "--text", paramLabel = "FILE", description = "feed tokenised text (needs --tokenizer) instead of seeded random ids")
+    Path text;
+
+    @Option(names = "--tokenizer", paramLabel = "FILE")
+    Path tokenizer;
+
+    @Option(names = "--samples", defaultValue = "8")
+    int samples;
+
+    @Option(names = "--seq-len", defaultValue = "128")
+    int seqLen;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "write the per-norm statistics as JSON")
+    Path json;
+
+    @Option(names = "--html", paramLabel = "FILE",
+            description = "write a self-contained HTML page charting measured vs predicted input norm per layer")
+    Path html;
+
+    @Mixin
+    RuntimeOptions runtime;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        List<NormTap> taps = NormTaps.of(ModelReader.read(model));
+        if (taps.isEmpty()) {
+            throw new IllegalArgumentException(model + ": no LayerNorm / RMSNorm found to probe");
+        }
+        ModelSource source = ModelSource.read(model);
+        List<Map<String, TensorData>> inputs = text != null
+                ? TextInputs.fromText(source.proto(), text, tokenizer, samples, seqLen)
+                : InputGenerator.generate(source.proto(), new InputGenerator.Options(42, 1, seqLen, 0, -1), samples);
+        ProbeReport report = NormProbe.run(source, taps, inputs, runtime.factory());
+        out.print(report.toTable());
+        if (json != null) {
+            Reports r = new Reports();
+            r.putJson("probe", report.toJson());
+            r.write(json);
+        }
+        if (html != null) {
+            Files.writeString(html, report.toHtml());
+            out.println("chart " + html);
+        }
+        return 0;
+    }
+}
