@@ -26,7 +26,7 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
-        subcommands = {CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class},
+        subcommands = {DemoCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
                 + "converts to FP16, and reports what it did.")
@@ -135,6 +135,9 @@ public final class Main implements Callable<Integer> {
             json.mergeJson(calibration.toJson());
         }
         ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
+        if (calibration != null || conversion != null) {
+            model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
+        }
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
