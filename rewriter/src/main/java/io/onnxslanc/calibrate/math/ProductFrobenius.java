@@ -52,7 +52,7 @@ final class ProductFrobenius {
             double[] x = new double[k * w];
             b.copyBlock(0, k, j0, j1, x); // interleaved: w unit-vector probes pushed through B
             double[] y = new double[m * w];
-            BlockKernels.multiplyRows(a, x, w, y, 0, m);
+            BlockKernels.multiplyRows(a, BlockKernels.pack(x, k, w), w, y, 0, m);
             double sum = 0;
             for (int q = 0; q < w; q++) {
                 int j = j0 + q;

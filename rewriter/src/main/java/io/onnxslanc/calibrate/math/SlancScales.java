@@ -38,11 +38,11 @@ public final class SlancScales {
         public static final double DEFAULT_EXACT_THRESHOLD = 2e9;
         public static final int DEFAULT_PROBES = 32;
         public static final int DEFAULT_MAX_PROBES = 256;
-        public static final double DEFAULT_TARGET_RELATIVE_ERROR = 0.0025;
+        public static final double DEFAULT_TARGET_RELATIVE_ERROR = 0.005;
         public static final long DEFAULT_SEED = 0x5EED_51A2CL;
         public static final double DEFAULT_POWER_TOLERANCE = 1e-6;
-        public static final int DEFAULT_POWER_MAX_ITERATIONS = 50;
-        public static final int DEFAULT_POWER_BLOCK_SIZE = 8;
+        public static final int DEFAULT_POWER_MAX_ITERATIONS = 30;
+        public static final int DEFAULT_POWER_BLOCK_SIZE = 1;
 
         public Options {
             if (!(exactThreshold >= 0)) {

@@ -116,6 +116,21 @@ class SlancScalesExactTest {
         assertTrue(result.powerIterations() > 0);
     }
 
+    @ParameterizedTest(name = "block={0}")
+    @CsvSource({"2", "3", "8"})
+    void blockPowerIterationMatchesReference(int block) {
+        Random random = new Random(block);
+        int d = 48, dff = 130;
+        double[][] gate = ReferenceMath.randomMatrix(random, dff, d, 0.1);
+        double[][] up = ReferenceMath.randomMatrix(random, dff, d, 0.1);
+        double[][] down = ReferenceMath.randomMatrix(random, d, dff, 0.1);
+        double[] gamma = ReferenceMath.randomGamma(random, d);
+        double expected = ReferenceMath.gatedMlp(gate, up, down, gamma);
+        ScaleResult result = SlancScales.gatedMlp(ReferenceMath.view("gate", gate, true), ReferenceMath.view("up", up, false),
+                ReferenceMath.view("down", down, true), gamma, EXACT.withPowerBlockSize(block));
+        assertRelative(expected, result.scale(), TOLERANCE);
+    }
+
     @Test
     void spectralNormWithDefaultToleranceIsCloseAndReportsResidual() {
         Random random = new Random(77);
