@@ -27,10 +27,102 @@ final class BlockKernels {
 
     /** y = a x for a block of p vectors (x: a.cols() x p, y: a.rows() x p, interleaved), parallel over rows. */
     static void multiply(BlockSource a, double[] x, int p, double[] y, WorkerPool pool) {
+        if (p == 1) {
+            multiplyVector(a, x, y, pool);
+            return;
+        }
         int m = a.rows();
         double[] packed = pack(x, a.cols(), p);
         int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
         pool.run(tasks, t -> multiplyRows(a, packed, p, y, t * ROWS_PER_TASK, Math.min(m, (t + 1) * ROWS_PER_TASK)));
+    }
+
+    /** Stored rows decoded together by the single-vector kernels. */
+    private static final int VECTOR_LINES = 4;
+    /** Columns per task of the single-vector kernel on column-major storage. */
+    private static final int COLUMNS_PER_TASK = 256;
+    private static final ThreadLocal<double[]> LINES = ThreadLocal.withInitial(() -> new double[0]);
+
+    /**
+     * y = a x for one vector (the power iteration). With one multiply-add per element the cost is reading, so
+     * whole stored rows are decoded in storage order: dot products along rows for row-major storage; for
+     * column-major storage y += x_j a[:, j] with partial sums per fixed column range, added up in order.
+     */
+    static void multiplyVector(BlockSource a, double[] x, double[] y, WorkerPool pool) {
+        int m = a.rows();
+        int n = a.cols();
+        if (!a.columnMajorStorage()) {
+            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            pool.run(tasks, t -> {
+                double[] lines = lines(VECTOR_LINES * n);
+                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
+                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
+                    int h = Math.min(VECTOR_LINES, r1 - i);
+                    a.copyBlock(i, i + h, 0, n, lines);
+                    for (int r = 0; r < h; r++) {
+                        y[i + r] = dot(lines, r * n, x, n);
+                    }
+                }
+            });
+            return;
+        }
+        int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
+        double[][] partial = new double[tasks][];
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * m);
+            double[] sum = new double[m];
+            int c1 = Math.min(n, (t + 1) * COLUMNS_PER_TASK);
+            for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
+                int w = Math.min(VECTOR_LINES, c1 - j);
+                a.copyBlockColumnMajor(0, m, j, j + w, lines);
+                if (w == 4) {
+                    double x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+                    for (int i = 0; i < m; i++) {
+                        sum[i] += lines[i] * x0 + lines[m + i] * x1 + lines[2 * m + i] * x2 + lines[3 * m + i] * x3;
+                    }
+                } else {
+                    for (int c = 0; c < w; c++) {
+                        double xc = x[j + c];
+                        for (int i = 0; i < m; i++) {
+                            sum[i] += lines[c * m + i] * xc;
+                        }
+                    }
+                }
+            }
+            partial[t] = sum;
+        });
+        System.arraycopy(partial[0], 0, y, 0, m);
+        for (int t = 1; t < tasks; t++) {
+            double[] sum = partial[t];
+            for (int i = 0; i < m; i++) {
+                y[i] += sum[i];
+            }
+        }
+    }
+
+    private static double[] lines(int size) {
+        double[] lines = LINES.get();
+        if (lines.length < size) {
+            lines = new double[size];
+            LINES.set(lines);
+        }
+        return lines;
+    }
+
+    /** Dot product with four running sums (breaks the add latency chain; fixed order). */
+    private static double dot(double[] a, int off, double[] x, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += a[off + j] * x[j];
+            s1 += a[off + j + 1] * x[j + 1];
+            s2 += a[off + j + 2] * x[j + 2];
+            s3 += a[off + j + 3] * x[j + 3];
+        }
+        for (; j < n; j++) {
+            s0 += a[off + j] * x[j];
+        }
+        return (s0 + s1) + (s2 + s3);
     }
 
     /**

@@ -221,14 +221,27 @@ public final class MatrixView implements BlockSource {
         }
         float[] table = type == ElementType.FLOAT16 ? HALF_TO_FLOAT : BFLOAT16_TO_FLOAT;
         short[] bits = SHORT_RUN.get();
-        float[] run = FLOAT_RUN.get();
         for (int start = 0; start < len; start += bits.length) {
             int n = Math.min(bits.length, len - start);
             shorts.get(index + start, bits, 0, n);
-            for (int k = 0; k < n; k++) {
-                run[k] = table[bits[k] & 0xffff];
+            int d = off + start * stride;
+            if (stride == 1) {
+                for (int k = 0; k < n; k++) {
+                    float v = table[bits[k] & 0xffff];
+                    if (!Float.isFinite(v)) {
+                        throw nonFinite(index + start + k, v);
+                    }
+                    dst[d + k] = v;
+                }
+            } else {
+                for (int k = 0; k < n; k++, d += stride) {
+                    float v = table[bits[k] & 0xffff];
+                    if (!Float.isFinite(v)) {
+                        throw nonFinite(index + start + k, v);
+                    }
+                    dst[d] = v;
+                }
             }
-            store(run, n, dst, off + start * stride, stride, index + start);
         }
     }
 
