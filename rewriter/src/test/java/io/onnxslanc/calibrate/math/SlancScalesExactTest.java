@@ -98,7 +98,9 @@ class SlancScalesExactTest {
             "32, 86, false, true",
             "64, 172, true, false",
             "96, 256, true, true",
-            "10, 6, false, true",    // d_ff < d and d_ff < power block size: the block shrinks to 6
+            "10, 6, false, true",    // d_ff < d
+            "16, 603, true, true",   // several row tasks and ragged line groups in the single-vector kernels
+            "40, 303, false, true",
     })
     void gatedMlpMatchesReference(int d, int dff, boolean transposedStorage, boolean withGamma) {
         Random random = new Random(d * 7919L + dff);
