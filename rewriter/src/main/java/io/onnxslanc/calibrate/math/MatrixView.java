@@ -32,6 +32,17 @@ public final class MatrixView implements BlockSource {
         public int byteSize() {
             return byteSize;
         }
+
+        /** From an ONNX TensorProto.DataType code: 1 FLOAT, 10 FLOAT16, 16 BFLOAT16. */
+        public static ElementType fromOnnx(int dataType) {
+            return switch (dataType) {
+                case 1 -> FLOAT32;
+                case 10 -> FLOAT16;
+                case 16 -> BFLOAT16;
+                default -> throw new IllegalArgumentException("ONNX data type " + dataType
+                        + " is not a supported weight type (FLOAT = 1, FLOAT16 = 10, BFLOAT16 = 16)");
+            };
+        }
     }
 
     private static final int RUN = 1024;
