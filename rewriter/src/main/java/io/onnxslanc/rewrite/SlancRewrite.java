@@ -318,8 +318,9 @@ public final class SlancRewrite {
                 warnings.add("epsilon of norm '" + NormNames.of(site) + "' underflows to 0 in " + type + " ("
                         + before + " / s^2 = " + scaled[0] + "); the norm divides by sqrt(variance) alone");
             } else if (type != DataType.FLOAT16 && after > 0 && after < FP16_UNDERFLOW && before >= FP16_UNDERFLOW) {
-                warnings.add("epsilon of norm '" + NormNames.of(site) + "' is " + after + " after scaling; it becomes 0 if the "
-                        + "constant is converted to FLOAT16");
+                warnings.add("epsilon of norm '" + NormNames.of(site) + "' is " + after + " after scaling, below FP16's smallest "
+                        + "subnormal: FP16 conversion clamps it to 2^-24 (round to nearest would give 0); harmless while the "
+                        + "scaled variance is far larger");
             }
             return after;
         }
