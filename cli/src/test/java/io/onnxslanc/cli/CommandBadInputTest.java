@@ -134,7 +134,10 @@ class CommandBadInputTest {
         ModelProto written = ModelProto.parseFrom(Files.readAllBytes(out));
         assertTrue(written.getGraph().getNodeList().stream().noneMatch(n -> n.getName().startsWith("slanc_scale_")),
                 "no scaling Mul inserted");
-        assertEquals(1e-5f, written.getGraph().getNode(2).getAttribute(1).getF(), "epsilon unchanged");
+        float epsilon = written.getGraph().getNodeList().stream().filter(n -> n.getName().equals("ln2")).findFirst()
+                .orElseThrow().getAttributeList().stream().filter(a -> a.getName().equals("epsilon")).findFirst()
+                .orElseThrow().getF();
+        assertEquals(1e-5f, epsilon, "epsilon unchanged");
     }
 
     @Test

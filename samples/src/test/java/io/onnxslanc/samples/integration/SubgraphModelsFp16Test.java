@@ -28,7 +28,6 @@ import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Model;
-import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import java.io.IOException;
