@@ -7,6 +7,7 @@ import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.ConversionReport;
@@ -130,11 +131,22 @@ public final class Main implements Callable<Integer> {
             if (exactThreshold != null) {
                 so = so.withExactThreshold(exactThreshold);
             }
-            calibration = Slanc.calibrate(model, so);
+            try {
+                calibration = Slanc.calibrate(model, so);
+            } catch (CalibrationException e) {
+                throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
+            }
             out.print(calibration.toTable());
             json.mergeJson(calibration.toJson());
         }
-        ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
+        ConversionReport conversion = null;
+        if (!noFp16) {
+            try {
+                conversion = Fp16Converter.convert(model, fp16Options());
+            } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
+                throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+            }
+        }
         if (calibration != null || conversion != null) {
             model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
         }
