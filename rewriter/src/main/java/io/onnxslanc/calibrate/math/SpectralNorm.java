@@ -39,7 +39,11 @@ final class SpectralNorm {
         double sigma = 0;
         double residual = Double.POSITIVE_INFINITY;
         int iteration = 0;
-        while (iteration < maxIterations) {
+        // the limit exists for 7B-sized matrices; small ones (close top singular values converge slowly) may
+        // iterate until about 2e8 multiply-adds are spent, which costs well under a second
+        long perIteration = 2L * m * n * b;
+        int limit = (int) Math.max(maxIterations, Math.min(100_000L, 200_000_000L / Math.max(1, perIteration)));
+        while (iteration < limit) {
             iteration++;
             scaleRows(v, gamma, n, b, x);
             BlockKernels.multiply(w, x, b, y, pool);
