@@ -12,13 +12,17 @@ public record AmplifyOptions(double factor, ReaderCompensation readers) {
     /** Post-norm networks: how the stream's readers undo the factor. */
     public enum ReaderCompensation {
         /**
-         * One Mul by 1/c on the edges from each norm output to its readers (default). The weights stay as they were,
-         * so FP16 experiments measure the norms and not weights pushed into FP16's subnormal range (a BERT weight of
-         * 1e-3 divided by 1024 is 1e-6, stored in FP16 with 4 significant bits).
+         * Each reader's weight divided by c (a scaled copy, default): the readers must be MatMul/Gemm layers. This is
+         * the form a real post-norm model with large norm gains has, and the one SLaNC's block finder recognises
+         * (a reader behind an extra Mul is not). In FP16 the divided weights are smaller: a BERT weight of 1e-3
+         * divided by 1024 is 1e-6, an FP16 subnormal with 4 significant bits.
          */
-        EDGE_MUL,
-        /** Each reader's weight divided by c (a scaled copy); the readers must be MatMul/Gemm layers. */
-        WEIGHTS
+        WEIGHTS,
+        /**
+         * One Mul by 1/c on the edges from each norm output to its readers; the weights stay as they were. Keeps
+         * the weights in FP16's normal range, but SLaNC then no longer finds the blocks in front of the norms.
+         */
+        EDGE_MUL
     }
 
     public AmplifyOptions {
@@ -31,7 +35,7 @@ public record AmplifyOptions(double factor, ReaderCompensation readers) {
     }
 
     public static AmplifyOptions of(double factor) {
-        return new AmplifyOptions(factor, ReaderCompensation.EDGE_MUL);
+        return new AmplifyOptions(factor, ReaderCompensation.WEIGHTS);
     }
 
     public AmplifyOptions withReaders(ReaderCompensation r) {

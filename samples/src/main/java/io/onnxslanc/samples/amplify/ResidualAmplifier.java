@@ -33,7 +33,8 @@ import java.util.Set;
  *
  * <p><b>Post-norm</b> (BERT): the stream is the output of each norm. The first norm's input gets the same Mul by c;
  * every norm except the last gets its gain and bias times c, so the stream is c times larger; every layer reading
- * the stream (W_q, W_k, W_v, W_1) gets its input back divided by c ({@link AmplifyOptions.ReaderCompensation}), and
+ * the stream (W_q, W_k, W_v, W_1) has its weight divided by c, its bias kept (or, optionally, a Mul by 1/c in front
+ * of it: {@link AmplifyOptions.ReaderCompensation}), so Q, K, V and the MLP's pre-activation are unchanged; and
  * every writer (W_o, W_2) has weight and bias times c, so the next residual sum, the next norm's input, is c times
  * the original. The last norm keeps its gain, so the model's output is unchanged.
  *

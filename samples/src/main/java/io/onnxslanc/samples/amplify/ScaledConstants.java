@@ -2,6 +2,7 @@ package io.onnxslanc.samples.amplify;
 
 import io.onnxslanc.calibrate.ConstantValues;
 import io.onnxslanc.ir.ArrayTensor;
+import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Node;
@@ -29,7 +30,7 @@ final class ScaledConstants {
     /**
      * Replaces the constant reaching input {@code index} of {@code consumer} by a copy multiplied by {@code factor}.
      * The constant may sit behind a chain of pass-through ops that only this edge uses; the copy is then put at the
-     * chain's root, so the chain carries the scaled values. Returns the new initializer.
+     * chain's root, so the chain carries the scaled values. Returns the new value: an initializer, or a new Constant node's output when the original was one.
      */
     static Value replace(Graph graph, Node consumer, int index, double factor, String role) {
         Node user = consumer;
@@ -55,8 +56,18 @@ final class ScaledConstants {
         if (cur == null) {
             throw new IllegalArgumentException(role + " of node '" + consumer.name() + "' is missing");
         }
-        Tensor t = ConstantValues.tensor(cur);
-        Value scaled = graph.addConstant(cur.name() + "_amp", scaled(t, factor, role + " '" + cur.name() + "'"));
+        Tensor t = scaled(ConstantValues.tensor(cur), factor, role + " '" + cur.name() + "'");
+        Value scaled;
+        if (cur.isInitializer()) {
+            scaled = graph.addConstant(cur.name() + "_amp", t);
+        } else {
+            // a Constant node stays a Constant node, so that node counts compare across factors
+            Node k = graph.addNodeBefore(user, "Constant", "", graph.uniqueName(cur.producer().name() + "_amp"), List.of(),
+                    List.of(graph.uniqueName(cur.name() + "_amp")));
+            k.setAttribute(Attribute.ofTensor("value", t));
+            scaled = k.output(0);
+            scaled.setType(TensorType.of(t.dataType(), t.dims()));
+        }
         Value old = cur;
         user.setInput(slot, scaled);
         dropIfUnused(graph, old);

@@ -15,9 +15,12 @@ import io.onnxslanc.check.probe.NormTaps;
 import io.onnxslanc.check.tokenize.EncoderInput;
 import io.onnxslanc.check.tokenize.HfTokenizerJson;
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
+import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;
+import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.samples.DataDir;
 import io.onnxslanc.samples.SampleModels;
 import io.onnxslanc.samples.llama.ImportOptions;
@@ -76,6 +79,7 @@ class ResidualAmplifierTest {
             assertEquals(10, r.writersUp().size(), "5 W_o + 5 W_down");
             assertEquals(11, r.epsilons());
             assertTrue(r.gainsUp().isEmpty() && r.readers().isEmpty());
+            assertBlocksRecognised(m);
             Path amplified = DIR.resolve("stories260K.x" + (int) c + ".onnx");
             ModelWriter.write(m, amplified);
             assertSameOutputs(original, amplified, storiesFeed, c);
@@ -110,8 +114,9 @@ class ResidualAmplifierTest {
             assertEquals(12, r.writersUp().size(), "6 W_o + 6 W_2");
             assertEquals(12, r.biasesUp().size());
             assertEquals(24, r.gainsUp().size(), "gain and bias of 12 norms, the last one unchanged");
-            assertEquals(12, r.readers().size(), "one 1/c Mul per non-final norm output");
+            assertEquals(24, r.readers().size(), "W_q, W_k, W_v and W_1 of 6 layers, each divided by c");
             assertEquals(13, r.epsilons());
+            assertBlocksRecognised(m);
             Path amplified = DIR.resolve("minilm.x" + (int) c + ".onnx");
             ModelWriter.write(m, amplified);
             assertSameOutputs(original, amplified, miniLmFeed, c);
@@ -120,13 +125,13 @@ class ResidualAmplifierTest {
     }
 
     @Test
-    void miniLmWithReaderWeightsDividedInstead() throws IOException {
+    void miniLmWithOneMulInFrontOfTheReadersInstead() throws IOException {
         Path original = SampleModels.MINILM.model();
         Model m = ModelReader.read(original);
         AmplifyReport r = ResidualAmplifier.amplify(m, AmplifyOptions.of(1024)
-                .withReaders(AmplifyOptions.ReaderCompensation.WEIGHTS));
-        assertEquals(24, r.readers().size(), "W_q, W_k, W_v and W_1 of 6 layers, each divided by c");
-        Path amplified = DIR.resolve("minilm.weights.x1024.onnx");
+                .withReaders(AmplifyOptions.ReaderCompensation.EDGE_MUL));
+        assertEquals(12, r.readers().size(), "one 1/c Mul per non-final norm output");
+        Path amplified = DIR.resolve("minilm.edge-mul.x1024.onnx");
         ModelWriter.write(m, amplified);
         assertSameOutputs(original, amplified, miniLmFeed, 1024);
     }
@@ -145,6 +150,13 @@ class ResidualAmplifierTest {
         assertTrue(e.getMessage().contains("-2"), e.getMessage());
         AmplifyReport odd = ResidualAmplifier.amplify(ModelReader.read(original), 3);
         assertEquals(1, odd.warnings().size(), odd.warnings().toString());
+    }
+
+    /** SLaNC must still find the block in front of every norm of the amplified model. */
+    private static void assertBlocksRecognised(Model m) {
+        for (NormBlock b : BlockFinder.findAll(m.graph(), NormMatcher.findAll(m.graph()))) {
+            assertTrue(b.recognised(), b.site().name() + ": " + b.reason());
+        }
     }
 
     /** max |a - b| / max |a| over every output, ORT FP32 on the original as the reference. */
