@@ -73,10 +73,10 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
         StringBuilder sb = new StringBuilder();
         sb.append("SLaNC experiment: residual stream amplified by c, FP16 emulated on the CPU\n");
         sb.append(runtime).append("\n\n");
-        sb.append("stories260K (Llama, pre-norm, 11 decomposed RMSNorms, d = 64): perplexity\n");
+        sb.append(storiesTitle()).append('\n');
         sb.append(textTable(storiesHeader(), storiesCells()));
         if (!miniLm.isEmpty()) {
-            sb.append("\nall-MiniLM-L6-v2 (BERT, post-norm, 13 decomposed LayerNorms, d = 384): cosine to the FP32 embeddings\n");
+            sb.append('\n').append(miniLmTitle()).append('\n');
             sb.append(textTable(miniLmHeader(), miniLmCells()));
         }
         sb.append("\nProtocol\n");
@@ -97,10 +97,10 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
         StringBuilder sb = new StringBuilder();
         sb.append("### SLaNC experiment: residual stream amplified by c, FP16 emulated on the CPU\n\n");
         sb.append(runtime).append("\n\n");
-        sb.append("**stories260K** (Llama, pre-norm, 11 decomposed RMSNorms, d = 64): perplexity\n\n");
+        sb.append("**").append(storiesTitle()).append("**\n\n");
         sb.append(markdownTable(storiesHeader(), storiesCells()));
         if (!miniLm.isEmpty()) {
-            sb.append("\n**all-MiniLM-L6-v2** (BERT, post-norm, 13 decomposed LayerNorms, d = 384): cosine to the FP32 embeddings\n\n");
+            sb.append("\n**").append(miniLmTitle()).append("**\n\n");
             sb.append(markdownTable(miniLmHeader(), miniLmCells()));
         }
         sb.append("\nProtocol:\n\n");
@@ -131,6 +131,16 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
 
     public EncoderRow encoder(double factor, Variant variant) {
         return miniLm.stream().filter(r -> r.factor() == factor && r.variant() == variant).findFirst().orElse(null);
+    }
+
+    private String storiesTitle() {
+        return "stories260K (Llama, pre-norm, " + stories.get(0).norms() + " decomposed RMSNorms): perplexity, "
+                + stories.get(0).tokensScored() + " tokens scored";
+    }
+
+    private String miniLmTitle() {
+        return "all-MiniLM-L6-v2 (BERT, post-norm, " + miniLm.get(0).norms() + " decomposed LayerNorms): cosine of "
+                + "mean-pooled embeddings to the FP32 model's";
     }
 
     private static List<String> storiesHeader() {

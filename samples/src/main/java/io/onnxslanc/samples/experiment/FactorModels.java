@@ -108,6 +108,15 @@ final class FactorModels {
         return counts.computeIfAbsent(key, k -> ModelCounts.deployable(k, file(k)));
     }
 
+    /** Deletes the files this factor wrote (never the base model). */
+    void deleteFiles(Path base) {
+        for (Path p : new Path[] {amplified, calibrated, diagnostic}) {
+            if (p != null && !p.equals(base)) {
+                p.toFile().delete();
+            }
+        }
+    }
+
     static int overflowing(List<NormStats> stats) {
         return (int) stats.stream().filter(NormStats::overflowsFp16).count();
     }

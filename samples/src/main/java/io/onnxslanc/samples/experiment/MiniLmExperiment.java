@@ -38,7 +38,8 @@ final class MiniLmExperiment {
         this.progress = progress;
     }
 
-    List<ExperimentResult.EncoderRow> run(List<Double> factors, Path dir) throws IOException {
+    /** {@code keepModels}: leave every factor's models in {@code dir}, else delete each once measured. */
+    List<ExperimentResult.EncoderRow> run(List<Double> factors, Path dir, boolean keepModels) throws IOException {
         Path base = SampleModels.MINILM.model();
         List<Map<String, TensorData>> feeds = new ArrayList<>();
         try (HfTokenizerJson tok = HfTokenizerJson.load(SampleModels.MINILM.tokenizerJson())) {
@@ -80,6 +81,9 @@ final class MiniLmExperiment {
                     diagnostics.add(new ExperimentResult.Diagnostic("MiniLM", c, fm.diagnosticScale, d[0], Double.NaN,
                             FactorModels.overflowing(dp), dp.size()));
                 }
+            }
+            if (!keepModels) {
+                fm.deleteFiles(base);
             }
         }
         return rows;

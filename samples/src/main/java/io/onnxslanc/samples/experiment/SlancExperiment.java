@@ -42,7 +42,7 @@ public final class SlancExperiment {
             List<ExperimentResult.LmRow> lm = stories.run(dir);
             MiniLmExperiment encoder = new MiniLmExperiment(factory, progress);
             List<ExperimentResult.EncoderRow> enc = options.miniLmFactors().isEmpty() ? List.of()
-                    : encoder.run(options.miniLmFactors(), dir);
+                    : encoder.run(options.miniLmFactors(), dir, !temporary);
             String runtime = "ONNX Runtime " + OrtEnvironment.getEnvironment().getVersion() + ", CPU provider, "
                     + "optimisation level " + SessionFactory.optLevelName(factory.optLevel());
             List<ExperimentResult.Diagnostic> diagnostics = new ArrayList<>(stories.diagnostics);

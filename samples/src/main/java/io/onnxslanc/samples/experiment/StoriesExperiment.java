@@ -79,6 +79,9 @@ final class StoriesExperiment {
                     diagnostics.add(diagnose(fm, dir, fp32));
                 }
             }
+            if (options.workDir() == null) {
+                fm.deleteFiles(base); // a temporary folder: keep at most one factor's models on disk
+            }
         }
         return rows;
     }
