@@ -27,20 +27,8 @@ final class CheckCommand implements Callable<Integer> {
     @Parameters(index = "1", paramLabel = "CAND")
     Path candidate;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "feed tokenised text (needs --tokenizer) instead of seeded random ids")
-    Path text;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE", description = "tokenizer.json or llama2.c tokenizer for --text")
-    Path tokenizer;
-
-    @Option(names = "--samples", defaultValue = "4", description = "number of inputs (lines of --text, or random samples)")
-    int samples;
-
-    @Option(names = "--seq-len", defaultValue = "64", description = "sequence length of generated inputs / text prefix")
-    int seqLen;
-
-    @Option(names = "--seed", defaultValue = "42", description = "seed of generated inputs")
-    long seed;
+    @Mixin
+    InputOptions inputOptions;
 
     @Option(names = "--json", paramLabel = "FILE", description = "write the report as JSON")
     Path json;
@@ -57,15 +45,7 @@ final class CheckCommand implements Callable<Integer> {
         Main.checkPaths(reference, candidate);
         ModelSource ref = ModelSource.file(reference);
         ModelSource cand = ModelSource.file(candidate);
-        List<Map<String, TensorData>> inputs;
-        if (text != null) {
-            if (tokenizer == null) {
-                throw new CommandLine.ParameterException(spec.commandLine(), "--text needs --tokenizer");
-            }
-            inputs = TextInputs.fromText(ref.proto(), text, tokenizer, samples, seqLen);
-        } else {
-            inputs = InputGenerator.generate(ref.proto(), new InputGenerator.Options(seed, 1, seqLen, 0, -1), samples);
-        }
+        List<Map<String, TensorData>> inputs = inputOptions.build(ref.proto());
         ParityReport report = Parity.compare(ref, cand, inputs, runtime.factory(),
                 new Parity.Options(InputGenerator.vocabSize(ref.proto()), Parity.Options.defaults().relativeErrorFloor()));
         out.print(report.toTable());

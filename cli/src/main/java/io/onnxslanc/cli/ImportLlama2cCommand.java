@@ -6,6 +6,7 @@ import io.onnxslanc.samples.llama.NormStyle;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -30,6 +31,9 @@ final class ImportLlama2cCommand implements Callable<Integer> {
     @Option(names = "--external-data", description = "write the weights to OUT.data")
     boolean externalData;
 
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
     @Override
     public Integer call() throws Exception {
         NormStyle style = switch (norm.toLowerCase(Locale.ROOT)) {
@@ -40,7 +44,7 @@ final class ImportLlama2cCommand implements Callable<Integer> {
         };
         ImportOptions opts = ImportOptions.defaults().withNormStyle(style).withPastKeyValues(past);
         Llama2cImporter.importCheckpoint(checkpoint, opts, out, externalData);
-        System.out.println("wrote " + out + " (" + style.name().toLowerCase(Locale.ROOT) + " RMSNorm"
+        spec.commandLine().getOut().println("wrote " + out + " (" + style.name().toLowerCase(Locale.ROOT) + " RMSNorm"
                 + (past ? ", past key/values" : "") + ")");
         return 0;
     }

@@ -7,6 +7,7 @@ import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.ConversionReport;
@@ -26,7 +27,7 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
-        subcommands = {CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class,
+        subcommands = {DemoCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
                 AmplifyCommand.class, ExperimentCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
@@ -131,11 +132,25 @@ public final class Main implements Callable<Integer> {
             if (exactThreshold != null) {
                 so = so.withExactThreshold(exactThreshold);
             }
-            calibration = Slanc.calibrate(model, so);
+            try {
+                calibration = Slanc.calibrate(model, so);
+            } catch (CalibrationException e) {
+                throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
+            }
             out.print(calibration.toTable());
             json.mergeJson(calibration.toJson());
         }
-        ConversionReport conversion = noFp16 ? null : Fp16Converter.convert(model, fp16Options());
+        ConversionReport conversion = null;
+        if (!noFp16) {
+            try {
+                conversion = Fp16Converter.convert(model, fp16Options());
+            } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
+                throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+            }
+        }
+        if (calibration != null || conversion != null) {
+            model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
+        }
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);

@@ -1,11 +1,14 @@
 package io.onnxslanc.cli;
 
+import ai.onnxruntime.OrtEnvironment;
+import ai.onnxruntime.OrtSession;
 import io.onnxslanc.check.emulate.Emulation;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.perplexity.Perplexity;
 import io.onnxslanc.check.perplexity.PerplexityOptions;
 import io.onnxslanc.check.perplexity.PerplexityResult;
+import io.onnxslanc.check.perplexity.SessionFactory;
 import io.onnxslanc.check.perplexity.WindowProtocol;
 import io.onnxslanc.check.tokenize.TextTokenizer;
 import io.onnxslanc.check.tokenize.Tokenizers;
@@ -77,7 +80,7 @@ final class PerplexityCommand implements Callable<Integer> {
                 options = options.withMaxTokens(maxTokens - bosSlots);
             }
             OpenedSession opened = openSession(out);
-            try (Perplexity ppl = Perplexity.open(env -> opened.session())) {
+            try (Perplexity ppl = Perplexity.open(named(opened))) {
                 ppl.declaredVocab().ifPresent(tok::checkVocab);
                 out.println("model " + model + " on " + opened.info().summary());
                 PerplexityResult r = ppl.evaluate(tok, content, protocol, options);
@@ -97,6 +100,21 @@ final class PerplexityCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /** The opened session, named by the model file in the messages of Perplexity (e.g. an input it cannot feed). */
+    private SessionFactory named(OpenedSession opened) {
+        return new SessionFactory() {
+            @Override
+            public OrtSession create(OrtEnvironment env) {
+                return opened.session();
+            }
+
+            @Override
+            public String description() {
+                return model.toString();
+            }
+        };
     }
 
     private OpenedSession openSession(PrintWriter out) {

@@ -1,6 +1,5 @@
 package io.onnxslanc.cli;
 
-import io.onnxslanc.check.model.InputGenerator;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.check.probe.NormProbe;
@@ -28,17 +27,8 @@ final class ProbeCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "MODEL")
     Path model;
 
-    @Option(names = "--text", paramLabel = "FILE", description = "feed tokenised text (needs --tokenizer) instead of seeded random ids")
-    Path text;
-
-    @Option(names = "--tokenizer", paramLabel = "FILE")
-    Path tokenizer;
-
-    @Option(names = "--samples", defaultValue = "8")
-    int samples;
-
-    @Option(names = "--seq-len", defaultValue = "128")
-    int seqLen;
+    @Mixin
+    InputOptions inputOptions;
 
     @Option(names = "--json", paramLabel = "FILE", description = "write the per-norm statistics as JSON")
     Path json;
@@ -61,9 +51,7 @@ final class ProbeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + ": no LayerNorm / RMSNorm found to probe");
         }
         ModelSource source = ModelSource.read(model);
-        List<Map<String, TensorData>> inputs = text != null
-                ? TextInputs.fromText(source.proto(), text, tokenizer, samples, seqLen)
-                : InputGenerator.generate(source.proto(), new InputGenerator.Options(42, 1, seqLen, 0, -1), samples);
+        List<Map<String, TensorData>> inputs = inputOptions.build(source.proto());
         ProbeReport report = NormProbe.run(source, taps, inputs, runtime.factory());
         out.print(report.toTable());
         if (json != null) {

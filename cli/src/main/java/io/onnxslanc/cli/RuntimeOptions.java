@@ -21,6 +21,8 @@ final class RuntimeOptions {
     Map<String, String> cudaOptions = new LinkedHashMap<>();
 
     SessionFactory factory() {
+        // ONNX Runtime's warnings (e.g. about initializers it prunes) would drown the reports; errors still show
+        ai.onnxruntime.OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "onnx-slanc");
         return new SessionFactory(ProviderChoice.parse(ep), SessionFactory.parseOptLevel(optLevel), cudaOptions, Map.of());
     }
 }

@@ -21,9 +21,12 @@ public final class SlancCalibrator {
     public static List<NormCalibration> compute(List<NormBlock> blocks, SlancOptions options) {
         List<NormCalibration> out = new ArrayList<>(blocks.size());
         options.progress().begin("SLaNC scales", blocks.size());
-        try {
-            for (NormBlock b : blocks) {
-                out.add(compute(b, options));
+        try (WeightPrefetcher prefetch = new WeightPrefetcher()) {
+            for (int i = 0; i < blocks.size(); i++) {
+                if (i + 1 < blocks.size()) {
+                    prefetch.warm(blocks.get(i + 1).weights().values()); // disk reads overlap this block's arithmetic
+                }
+                out.add(compute(blocks.get(i), options));
                 options.progress().advance(1);
             }
         } finally {

@@ -1,11 +1,13 @@
 package io.onnxslanc.convert;
 
+import com.google.protobuf.InvalidProtocolBufferException;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.proto.Onnx.TypeProto;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
@@ -148,6 +150,7 @@ final class ElemTypes {
             case "TfIdfVectorizer" -> DataType.FLOAT;
             case "Where" -> of(n.input(1));
             case "OneHot" -> of(n.input(2));
+            case "SequenceAt", "ConcatFromSequence" -> sequenceElementType(n.input(0), 0);
             case "If" -> subgraphOutput(n, "then_branch", index);
             case "Loop" -> subgraphOutput(n, "body", index + 1);
             case "Scan" -> subgraphOutput(n, "body", index);
@@ -180,6 +183,37 @@ final class ElemTypes {
             }
         }
         return null; // sparse_value: not interpreted
+    }
+
+    /** The element type of a sequence of tensors: from its declared type, else from the node that built it. */
+    private DataType sequenceElementType(Value seq, int depth) {
+        if (seq == null || depth > 64) {
+            return null;
+        }
+        if (seq.opaqueType() != null) {
+            try {
+                TypeProto t = TypeProto.parseFrom(seq.opaqueType());
+                if (t.hasSequenceType() && t.getSequenceType().getElemType().hasTensorType()) {
+                    int code = t.getSequenceType().getElemType().getTensorType().getElemType();
+                    if (code != 0 && DataType.isKnownCode(code)) {
+                        return DataType.fromCode(code);
+                    }
+                }
+            } catch (InvalidProtocolBufferException e) {
+                // an unreadable declaration says nothing; fall back to the producer
+            }
+        }
+        Node p = seq.producer();
+        if (p == null || !OpRules.isDefaultDomain(p)) {
+            return null;
+        }
+        return switch (p.opType()) {
+            case "SequenceConstruct", "SplitToSequence" -> of(p.input(0));
+            case "SequenceInsert" -> of(p.input(1));
+            case "SequenceErase" -> sequenceElementType(p.input(0), depth + 1);
+            case "SequenceEmpty" -> code(p, "dtype", DataType.FLOAT);
+            default -> null;
+        };
     }
 
     private DataType subgraphOutput(Node n, String attr, int index) {

@@ -63,13 +63,20 @@ final class OpRules {
                 || (op.equals("CumSum") && opset < 14);
     }
 
-    /** Inputs that stay tensor(float) whatever type the other operands have (ORT's ALWAYS_FLOAT_INPUTS and more). */
+    /**
+     * Inputs that stay tensor(float) whatever type the other operands have (ORT's ALWAYS_FLOAT_INPUTS and more).
+     * Tensors entering a sequence or an optional stay float32 too: the converter does not rewrite the declared
+     * seq(tensor(float)) / optional types, so their elements must keep the type those declarations say.
+     */
     static boolean float32Input(Node n, int index, long opset) {
         String op = n.opType();
         if (n.domain().isEmpty() || n.domain().equals("ai.onnx")) {
             return switch (op) {
                 case "Resize" -> index == (opset <= 10 ? 1 : 2); // scales
                 case "Upsample" -> index == 1;                   // scales (opset 9)
+                case "SequenceConstruct" -> true;
+                case "SequenceInsert" -> index == 1;
+                case "SplitToSequence", "Optional" -> index == 0;
                 default -> false;
             };
         }
@@ -79,12 +86,16 @@ final class OpRules {
         return false;
     }
 
-    /** Outputs typed U = tensor(float) whatever T is: the statistics outputs of the norm ops. */
+    /**
+     * Outputs typed U = tensor(float) whatever T is: the statistics outputs of the norm ops; and tensors read back
+     * from a float32 sequence (see {@link #float32Input}).
+     */
     static boolean float32Output(Node n, int index) {
         return switch (n.opType()) {
             case "LayerNormalization", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization" ->
                     index == 1 || index == 2;
             case "SimplifiedLayerNormalization" -> index == 1;
+            case "SequenceAt", "ConcatFromSequence" -> isDefaultDomain(n) && index == 0;
             default -> false;
         };
     }

@@ -313,17 +313,42 @@ public final class SlancRewrite {
             }
             ArrayTensor nt = FloatEncoding.tensor(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];
+            Value old = t.addNode().input(t.inputIndex());
             t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + NormNames.of(site), nt));
+            dropIfUnused(old);
             if (after == 0 && before > 0) {
                 warnings.add("epsilon of norm '" + NormNames.of(site) + "' underflows to 0 in " + type + " ("
                         + before + " / s^2 = " + scaled[0] + "); the norm divides by sqrt(variance) alone");
             } else if (type != DataType.FLOAT16 && after > 0 && after < FP16_UNDERFLOW && before >= FP16_UNDERFLOW) {
-                warnings.add("epsilon of norm '" + NormNames.of(site) + "' is " + after + " after scaling; it becomes 0 if the "
-                        + "constant is converted to FLOAT16");
+                warnings.add("epsilon of norm '" + NormNames.of(site) + "' is " + after + " after scaling, below FP16's smallest "
+                        + "subnormal: FP16 conversion clamps it to 2^-24 (round to nearest would give 0); harmless while the "
+                        + "scaled variance is far larger");
             }
             return after;
         }
         return before;
+    }
+
+    /**
+     * Removes the replaced epsilon operand (a constant, possibly behind Cast / Identity) once nothing reads it:
+     * ONNX Runtime warns about every unused initializer when it loads the model. A shared one stays.
+     */
+    private static void dropIfUnused(Value v) {
+        while (v != null && v.uses().isEmpty() && !v.isGraphOutput() && !v.isGraphInput()) {
+            Node p = v.producer();
+            if (p == null) {
+                if (v.isInitializer()) {
+                    v.graph().removeInitializer(v);
+                }
+                return;
+            }
+            if (!(p.is("Constant") || p.is("Cast") || p.is("Identity")) || p.outputs().size() != 1) {
+                return;
+            }
+            Value next = p.is("Constant") ? null : p.input(0);
+            p.graph().removeNode(p);
+            v = next;
+        }
     }
 
     /** A name nobody uses yet, not reserved (Value.rename reserves it itself). */

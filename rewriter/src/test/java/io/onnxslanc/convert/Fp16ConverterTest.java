@@ -342,6 +342,38 @@ class Fp16ConverterTest {
         g.verify();
     }
 
+    /**
+     * Sequences keep float32 elements (their declared seq(tensor(float)) types are not rewritten): a tensor is cast
+     * back to float32 before SequenceConstruct, and one read back with SequenceAt is cast to FP16 for its consumer.
+     */
+    @Test
+    void tensorsInSequencesStayFloat32() {
+        Graph g = new Graph();
+        Value x = floatInput(g, "x", 3);
+        Value w = weights(g, "W", new long[] {3}, 7);
+        Value h = node(g, "Mul", "mul", List.of(x, w), "h").output(0);
+        Value seq = node(g, "SequenceConstruct", "construct", List.of(h, x), "seq").output(0);
+        Value zero = g.addInitializer("zero", ArrayTensor.ofLongs(new long[0], 0));
+        Value back = node(g, "SequenceAt", "at", List.of(seq, zero), "back").output(0);
+        Value y = node(g, "Add", "add", List.of(back, h), "y").output(0);
+        y.setType(TensorType.of(DataType.FLOAT, 3));
+        g.addOutput(y);
+        Model m = model(g, 17);
+
+        Fp16Converter.convert(m, Fp16Options.defaults());
+
+        Node construct = g.findNode("construct");
+        for (Value in : construct.inputs()) {
+            Node p = in.producer();
+            assertTrue(p != null && p.is("Cast") && castTo(p) == DataType.FLOAT, "float32 into the sequence: " + in.name());
+        }
+        Node add = g.findNode("add");
+        Node castBack = add.input(0).producer();
+        assertTrue(castBack.is("Cast") && castTo(castBack) == DataType.FLOAT16, "SequenceAt's float32 result cast for Add");
+        assertEquals(DataType.FLOAT16, w.constant().dataType());
+        assertEquals(DataType.FLOAT16, y.elemType());
+    }
+
     @Test
     void float32OnlyInputsStayFloat32() {
         Graph g = new Graph();

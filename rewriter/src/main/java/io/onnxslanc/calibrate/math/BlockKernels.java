@@ -9,11 +9,15 @@ import java.util.Arrays;
  */
 final class BlockKernels {
 
-    /** Tile of the matrix decoded at once: 64 x 256 doubles = 128 KiB, with the 256 x p vector slice in L2. */
-    static final int ROW_TILE = 64;
-    static final int COL_TILE = 256;
-    /** Rows per parallel task. */
-    static final int ROWS_PER_TASK = 128;
+    /**
+     * Tile of the matrix decoded at once: 16K doubles = 128 KiB, fits L2 with the vector slice. 32 x 512 for
+     * row-major storage, 512 x 32 for column-major storage, so that storage is read in runs of 512 elements
+     * (shorter runs cost measurably more per element when decoding).
+     */
+    static final int ROW_TILE = 32;
+    static final int COL_TILE = 512;
+    /** Rows per parallel task (a multiple of both tile heights). */
+    static final int ROWS_PER_TASK = 512;
 
     private static final ThreadLocal<double[]> TILE = ThreadLocal.withInitial(() -> new double[ROW_TILE * COL_TILE]);
     private static final ThreadLocal<double[]> SECOND_TILE = ThreadLocal.withInitial(() -> new double[ROW_TILE * COL_TILE]);
@@ -23,35 +27,240 @@ final class BlockKernels {
 
     /** y = a x for a block of p vectors (x: a.cols() x p, y: a.rows() x p, interleaved), parallel over rows. */
     static void multiply(BlockSource a, double[] x, int p, double[] y, WorkerPool pool) {
+        if (p == 1) {
+            multiplyVector(a, x, y, pool);
+            return;
+        }
         int m = a.rows();
+        double[] packed = pack(x, a.cols(), p);
         int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-        pool.run(tasks, t -> multiplyRows(a, x, p, y, t * ROWS_PER_TASK, Math.min(m, (t + 1) * ROWS_PER_TASK)));
+        pool.run(tasks, t -> multiplyRows(a, packed, p, y, t * ROWS_PER_TASK, Math.min(m, (t + 1) * ROWS_PER_TASK)));
     }
 
-    /** Rows [r0, r1) of y = a x; the summation order is fixed, whatever thread runs it. */
-    static void multiplyRows(BlockSource a, double[] x, int p, double[] y, int r0, int r1) {
+    /** Stored rows decoded together by the single-vector kernels. */
+    private static final int VECTOR_LINES = 4;
+    /** Columns per task of the single-vector kernel on column-major storage. */
+    private static final int COLUMNS_PER_TASK = 256;
+    private static final ThreadLocal<double[]> LINES = ThreadLocal.withInitial(() -> new double[0]);
+
+    /**
+     * y = a x for one vector (the power iteration). With one multiply-add per element the cost is reading, so
+     * whole stored rows are decoded in storage order: dot products along rows for row-major storage; for
+     * column-major storage y += x_j a[:, j] with partial sums per fixed column range, added up in order.
+     */
+    static void multiplyVector(BlockSource a, double[] x, double[] y, WorkerPool pool) {
+        int m = a.rows();
         int n = a.cols();
-        double[] tile = TILE.get();
-        Arrays.fill(y, r0 * p, r1 * p, 0.0);
-        for (int i0 = r0; i0 < r1; i0 += ROW_TILE) {
-            int i1 = Math.min(i0 + ROW_TILE, r1);
-            for (int j0 = 0; j0 < n; j0 += COL_TILE) {
-                int j1 = Math.min(j0 + COL_TILE, n);
-                int width = j1 - j0;
-                a.copyBlock(i0, i1, j0, j1, tile);
-                for (int i = i0; i < i1; i++) {
-                    int yOff = i * p;
-                    int tOff = (i - i0) * width;
-                    for (int j = 0; j < width; j++) {
-                        double aij = tile[tOff + j];
-                        int xOff = (j0 + j) * p;
-                        for (int q = 0; q < p; q++) {
-                            y[yOff + q] += aij * x[xOff + q];
+        if (!a.columnMajorStorage()) {
+            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            pool.run(tasks, t -> {
+                double[] lines = lines(VECTOR_LINES * n);
+                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
+                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
+                    int h = Math.min(VECTOR_LINES, r1 - i);
+                    a.copyBlock(i, i + h, 0, n, lines);
+                    for (int r = 0; r < h; r++) {
+                        y[i + r] = dot(lines, r * n, x, n);
+                    }
+                }
+            });
+            return;
+        }
+        int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
+        double[][] partial = new double[tasks][];
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * m);
+            double[] sum = new double[m];
+            int c1 = Math.min(n, (t + 1) * COLUMNS_PER_TASK);
+            for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
+                int w = Math.min(VECTOR_LINES, c1 - j);
+                a.copyBlockColumnMajor(0, m, j, j + w, lines);
+                if (w == 4) {
+                    double x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+                    for (int i = 0; i < m; i++) {
+                        sum[i] += lines[i] * x0 + lines[m + i] * x1 + lines[2 * m + i] * x2 + lines[3 * m + i] * x3;
+                    }
+                } else {
+                    for (int c = 0; c < w; c++) {
+                        double xc = x[j + c];
+                        for (int i = 0; i < m; i++) {
+                            sum[i] += lines[c * m + i] * xc;
                         }
                     }
                 }
             }
+            partial[t] = sum;
+        });
+        System.arraycopy(partial[0], 0, y, 0, m);
+        for (int t = 1; t < tasks; t++) {
+            double[] sum = partial[t];
+            for (int i = 0; i < m; i++) {
+                y[i] += sum[i];
+            }
         }
+    }
+
+    private static double[] lines(int size) {
+        double[] lines = LINES.get();
+        if (lines.length < size) {
+            lines = new double[size];
+            LINES.set(lines);
+        }
+        return lines;
+    }
+
+    /** Dot product with four running sums (breaks the add latency chain; fixed order). */
+    private static double dot(double[] a, int off, double[] x, int n) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        int j = 0;
+        for (; j + 4 <= n; j += 4) {
+            s0 += a[off + j] * x[j];
+            s1 += a[off + j + 1] * x[j + 1];
+            s2 += a[off + j + 2] * x[j + 2];
+            s3 += a[off + j + 3] * x[j + 3];
+        }
+        for (; j < n; j++) {
+            s0 += a[off + j] * x[j];
+        }
+        return (s0 + s1) + (s2 + s3);
+    }
+
+    /**
+     * Repacks an interleaved block of p vectors of length n for streaming: full groups of 4 vectors stored
+     * contiguously over j (packed[g * 4n + 4j + k] = x[j * p + 4g + k]), then each of the p % 4 remaining
+     * vectors on its own (packed[q * n + j] = x[j * p + q]).
+     */
+    static double[] pack(double[] x, int n, int p) {
+        int full = p / 4 * 4;
+        double[] packed = new double[p * n];
+        for (int j = 0; j < n; j++) {
+            for (int q = 0; q < full; q++) {
+                packed[(q >> 2) * 4 * n + 4 * j + (q & 3)] = x[j * p + q];
+            }
+            for (int q = full; q < p; q++) {
+                packed[q * n + j] = x[j * p + q];
+            }
+        }
+        return packed;
+    }
+
+    /** Rows [r0, r1) of y = a x with x {@link #pack packed}; the summation order is fixed, whatever thread runs it. */
+    static void multiplyRows(BlockSource a, double[] packed, int p, double[] y, int r0, int r1) {
+        int n = a.cols();
+        boolean columnMajor = a.columnMajorStorage();
+        double[] tile = TILE.get();
+        Arrays.fill(y, r0 * p, r1 * p, 0.0);
+        int tileRows = columnMajor ? COL_TILE : ROW_TILE;
+        int tileCols = columnMajor ? ROW_TILE : COL_TILE;
+        for (int i0 = r0; i0 < r1; i0 += tileRows) {
+            int i1 = Math.min(i0 + tileRows, r1);
+            int height = i1 - i0;
+            for (int j0 = 0; j0 < n; j0 += tileCols) {
+                int j1 = Math.min(j0 + tileCols, n);
+                int width = j1 - j0;
+                if (columnMajor) {
+                    a.copyBlockColumnMajor(i0, i1, j0, j1, tile);
+                    multiplyTile(tile, 1, height, height, width, packed, n, j0, p, y, i0);
+                } else {
+                    a.copyBlock(i0, i1, j0, j1, tile);
+                    multiplyTile(tile, width, 1, height, width, packed, n, j0, p, y, i0);
+                }
+            }
+        }
+    }
+
+    /**
+     * y[i0 + i, q] += sum_j tile(i, j) x[j0 + j, q] with tile(i, j) = tile[i * rowStride + j * colStride].
+     * Register-blocked over 4 rows x 4 vectors: 16 running sums stay in registers across j, so each step loads
+     * 8 values for 16 multiply-adds and never touches y. Vectors beyond a multiple of 4 go 4 rows x 1 vector.
+     */
+    static void multiplyTile(double[] tile, int rowStride, int colStride, int height, int width, double[] packed, int n,
+                             int j0, int p, double[] y, int i0) {
+        int groups = p / 4;
+        int i = 0;
+        for (; i + 4 <= height; i += 4) {
+            int t0 = i * rowStride;
+            int t1 = t0 + rowStride;
+            int t2 = t1 + rowStride;
+            int t3 = t2 + rowStride;
+            int row = (i0 + i) * p;
+            for (int g = 0; g < groups; g++) {
+                double s00 = 0, s01 = 0, s02 = 0, s03 = 0;
+                double s10 = 0, s11 = 0, s12 = 0, s13 = 0;
+                double s20 = 0, s21 = 0, s22 = 0, s23 = 0;
+                double s30 = 0, s31 = 0, s32 = 0, s33 = 0;
+                int xi = g * 4 * n + 4 * j0;
+                int tj = 0;
+                for (int j = 0; j < width; j++, xi += 4, tj += colStride) {
+                    double x0 = packed[xi];
+                    double x1 = packed[xi + 1];
+                    double x2 = packed[xi + 2];
+                    double x3 = packed[xi + 3];
+                    double a0 = tile[t0 + tj];
+                    double a1 = tile[t1 + tj];
+                    double a2 = tile[t2 + tj];
+                    double a3 = tile[t3 + tj];
+                    s00 += a0 * x0; s01 += a0 * x1; s02 += a0 * x2; s03 += a0 * x3;
+                    s10 += a1 * x0; s11 += a1 * x1; s12 += a1 * x2; s13 += a1 * x3;
+                    s20 += a2 * x0; s21 += a2 * x1; s22 += a2 * x2; s23 += a2 * x3;
+                    s30 += a3 * x0; s31 += a3 * x1; s32 += a3 * x2; s33 += a3 * x3;
+                }
+                int q = 4 * g;
+                add4(y, row + q, s00, s01, s02, s03);
+                add4(y, row + p + q, s10, s11, s12, s13);
+                add4(y, row + 2 * p + q, s20, s21, s22, s23);
+                add4(y, row + 3 * p + q, s30, s31, s32, s33);
+            }
+            for (int q = 4 * groups; q < p; q++) {
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int xi = q * n + j0;
+                int tj = 0;
+                for (int j = 0; j < width; j++, xi++, tj += colStride) {
+                    double xv = packed[xi];
+                    s0 += tile[t0 + tj] * xv;
+                    s1 += tile[t1 + tj] * xv;
+                    s2 += tile[t2 + tj] * xv;
+                    s3 += tile[t3 + tj] * xv;
+                }
+                y[row + q] += s0;
+                y[row + p + q] += s1;
+                y[row + 2 * p + q] += s2;
+                y[row + 3 * p + q] += s3;
+            }
+        }
+        for (; i < height; i++) { // rows left over, one at a time
+            int t0 = i * rowStride;
+            int row = (i0 + i) * p;
+            for (int g = 0; g < groups; g++) {
+                double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+                int xi = g * 4 * n + 4 * j0;
+                int tj = 0;
+                for (int j = 0; j < width; j++, xi += 4, tj += colStride) {
+                    double a = tile[t0 + tj];
+                    s0 += a * packed[xi];
+                    s1 += a * packed[xi + 1];
+                    s2 += a * packed[xi + 2];
+                    s3 += a * packed[xi + 3];
+                }
+                add4(y, row + 4 * g, s0, s1, s2, s3);
+            }
+            for (int q = 4 * groups; q < p; q++) {
+                double s = 0;
+                int xi = q * n + j0;
+                int tj = 0;
+                for (int j = 0; j < width; j++, xi++, tj += colStride) {
+                    s += tile[t0 + tj] * packed[xi];
+                }
+                y[row + q] += s;
+            }
+        }
+    }
+
+    private static void add4(double[] y, int at, double s0, double s1, double s2, double s3) {
+        y[at] += s0;
+        y[at + 1] += s1;
+        y[at + 2] += s2;
+        y[at + 3] += s3;
     }
 
     /**

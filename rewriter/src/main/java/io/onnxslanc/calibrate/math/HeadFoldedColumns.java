@@ -41,15 +41,47 @@ final class HeadFoldedColumns implements BlockSource {
     }
 
     @Override
+    public boolean columnMajorStorage() {
+        return wo.columnMajorStorage();
+    }
+
+    @Override
+    public void copyBlockColumnMajor(int r0, int r1, int c0, int c1, double[] dst) {
+        int height = r1 - r0;
+        int width = c1 - c0;
+        Arrays.fill(dst, 0, height * width, 0.0);
+        double[] part = scratch(height * width);
+        for (int s0 = c0; s0 < c1; ) {
+            int kv = s0 / headDim;
+            int s1 = Math.min(c1, (kv + 1) * headDim);
+            int length = (s1 - s0) * height; // whole columns are contiguous
+            for (int u = 0; u < group; u++) {
+                int source0 = (kv * group + u) * headDim + (s0 - kv * headDim);
+                wo.copyBlockColumnMajor(r0, r1, source0, source0 + (s1 - s0), part);
+                int to = (s0 - c0) * height;
+                for (int k = 0; k < length; k++) {
+                    dst[to + k] += part[k];
+                }
+            }
+            s0 = s1;
+        }
+    }
+
+    private double[] scratch(int size) {
+        double[] part = scratch.get();
+        if (part.length < size) {
+            part = new double[size];
+            scratch.set(part);
+        }
+        return part;
+    }
+
+    @Override
     public void copyBlock(int r0, int r1, int c0, int c1, double[] dst) {
         int height = r1 - r0;
         int width = c1 - c0;
         Arrays.fill(dst, 0, height * width, 0.0);
-        double[] part = scratch.get();
-        if (part.length < height * width) {
-            part = new double[height * width];
-            scratch.set(part);
-        }
+        double[] part = scratch(height * width);
         for (int s0 = c0; s0 < c1; ) {
             int kv = s0 / headDim;
             int s1 = Math.min(c1, (kv + 1) * headDim); // stay inside one kv head

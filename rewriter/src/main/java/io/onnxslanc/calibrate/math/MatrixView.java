@@ -32,6 +32,31 @@ public final class MatrixView implements BlockSource {
         public int byteSize() {
             return byteSize;
         }
+
+        /** From an ONNX TensorProto.DataType code: 1 FLOAT, 10 FLOAT16, 16 BFLOAT16. */
+        public static ElementType fromOnnx(int dataType) {
+            return switch (dataType) {
+                case 1 -> FLOAT32;
+                case 10 -> FLOAT16;
+                case 16 -> BFLOAT16;
+                default -> throw new IllegalArgumentException("ONNX data type " + dataType
+                        + " is not a supported weight type (FLOAT = 1, FLOAT16 = 10, BFLOAT16 = 16)");
+            };
+        }
+    }
+
+    private static final int RUN = 1024;
+    private static final ThreadLocal<float[]> FLOAT_RUN = ThreadLocal.withInitial(() -> new float[RUN]);
+    private static final ThreadLocal<short[]> SHORT_RUN = ThreadLocal.withInitial(() -> new short[RUN]);
+    /** Decoding tables (256 KiB each): a lookup is cheaper than the bit manipulation per element. */
+    private static final float[] HALF_TO_FLOAT = new float[65536];
+    private static final float[] BFLOAT16_TO_FLOAT = new float[65536];
+
+    static {
+        for (int bits = 0; bits < 65536; bits++) {
+            HALF_TO_FLOAT[bits] = halfToFloat((short) bits);
+            BFLOAT16_TO_FLOAT[bits] = bfloat16ToFloat((short) bits);
+        }
     }
 
     private final String name;
@@ -161,35 +186,93 @@ public final class MatrixView implements BlockSource {
         }
     }
 
-    /** Decodes {@code len} consecutive stored elements into dst[off], dst[off + stride], ... */
+    /**
+     * The same block column-major: dst[(c - c0) * (r1 - r0) + (r - r0)]; contiguous reads when
+     * {@link #isTransposed()}.
+     */
+    @Override
+    public void copyBlockColumnMajor(int r0, int r1, int c0, int c1, double[] dst) {
+        Objects.checkFromToIndex(r0, r1, rows());
+        Objects.checkFromToIndex(c0, c1, cols());
+        int width = c1 - c0;
+        int height = r1 - r0;
+        if (dst.length < height * width) {
+            throw new IllegalArgumentException("destination holds " + dst.length + " values, block needs " + height * width);
+        }
+        if (transposed) {
+            for (int c = c0; c < c1; c++) {
+                readRun(c * storedCols + r0, height, dst, (c - c0) * height, 1);
+            }
+        } else {
+            for (int r = r0; r < r1; r++) {
+                readRun(r * storedCols + c0, width, dst, r - r0, height);
+            }
+        }
+    }
+
+    /** True for a transposed view: column-major blocks are then read contiguously. */
+    @Override
+    public boolean columnMajorStorage() {
+        return transposed;
+    }
+
+    /**
+     * Decodes {@code len} consecutive stored elements into dst[off], dst[off + stride], ...
+     * Bulk-copies the run first: per-element buffer access costs several times more than the arithmetic.
+     */
     private void readRun(int index, int len, double[] dst, int off, int stride) {
-        switch (type) {
-            case FLOAT32 -> {
-                for (int k = 0; k < len; k++) {
-                    float v = floats.get(index + k);
+        if (type == ElementType.FLOAT32) {
+            float[] run = FLOAT_RUN.get();
+            for (int start = 0; start < len; start += run.length) {
+                int n = Math.min(run.length, len - start);
+                floats.get(index + start, run, 0, n);
+                store(run, n, dst, off + start * stride, stride, index + start);
+            }
+            return;
+        }
+        float[] table = type == ElementType.FLOAT16 ? HALF_TO_FLOAT : BFLOAT16_TO_FLOAT;
+        short[] bits = SHORT_RUN.get();
+        for (int start = 0; start < len; start += bits.length) {
+            int n = Math.min(bits.length, len - start);
+            shorts.get(index + start, bits, 0, n);
+            int d = off + start * stride;
+            if (stride == 1) {
+                for (int k = 0; k < n; k++) {
+                    float v = table[bits[k] & 0xffff];
                     if (!Float.isFinite(v)) {
-                        throw nonFinite(index + k, v);
+                        throw nonFinite(index + start + k, v);
                     }
-                    dst[off + k * stride] = v;
+                    dst[d + k] = v;
+                }
+            } else {
+                for (int k = 0; k < n; k++, d += stride) {
+                    float v = table[bits[k] & 0xffff];
+                    if (!Float.isFinite(v)) {
+                        throw nonFinite(index + start + k, v);
+                    }
+                    dst[d] = v;
                 }
             }
-            case FLOAT16 -> {
-                for (int k = 0; k < len; k++) {
-                    short bits = shorts.get(index + k);
-                    if ((bits & 0x7c00) == 0x7c00) {
-                        throw nonFinite(index + k, halfToFloat(bits));
-                    }
-                    dst[off + k * stride] = halfToFloat(bits);
+        }
+    }
+
+    /** dst[off + k * stride] = run[k], rejecting NaN / inf; the unit-stride loop is kept separate for the JIT. */
+    private void store(float[] run, int n, double[] dst, int off, int stride, int storedIndex) {
+        if (stride == 1) {
+            for (int k = 0; k < n; k++) {
+                float v = run[k];
+                if (!Float.isFinite(v)) {
+                    throw nonFinite(storedIndex + k, v);
                 }
+                dst[off + k] = v;
             }
-            case BFLOAT16 -> {
-                for (int k = 0; k < len; k++) {
-                    short bits = shorts.get(index + k);
-                    if ((bits & 0x7f80) == 0x7f80) {
-                        throw nonFinite(index + k, bfloat16ToFloat(bits));
-                    }
-                    dst[off + k * stride] = bfloat16ToFloat(bits);
+        } else {
+            for (int k = 0, d = off; k < n; k++, d += stride) {
+                float v = run[k];
+                if (!Float.isFinite(v)) {
+                    throw nonFinite(storedIndex + k, v);
                 }
+                dst[d] = v;
             }
         }
     }

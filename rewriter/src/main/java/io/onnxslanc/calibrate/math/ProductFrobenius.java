@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
  * exactly or by random probing.
  *
  * <p>Exact: column chunks of B are pushed through A (Y = A B[:, chunk]), so the product is never held whole;
- * memory per thread is (k + m) x {@value #EXACT_CHUNK} doubles. Cost m k n multiply-adds.
+ * memory per task is (2k + m) x {@value #EXACT_CHUNK} doubles. Cost m k n multiply-adds.
  *
  * <p>Estimate: ||M||_F^2 = E ||M z||^2 for Rademacher z (entries +-1). Rademacher rather than Gaussian because
  * its variance 2 sum_{i != j} (M^T M)_ij^2 never exceeds the Gaussian 2 ||M^T M||_F^2 and vanishes when the
@@ -52,7 +52,7 @@ final class ProductFrobenius {
             double[] x = new double[k * w];
             b.copyBlock(0, k, j0, j1, x); // interleaved: w unit-vector probes pushed through B
             double[] y = new double[m * w];
-            BlockKernels.multiplyRows(a, x, w, y, 0, m);
+            BlockKernels.multiplyRows(a, BlockKernels.pack(x, k, w), w, y, 0, m);
             double sum = 0;
             for (int q = 0; q < w; q++) {
                 int j = j0 + q;

@@ -5,10 +5,10 @@ import java.util.SplittableRandom;
 /**
  * ||W Gamma||_2 by block power iteration on M^T M (M = W Gamma) in double, with Rayleigh-Ritz on the block.
  *
- * <p>A block of b vectors costs the same passes over W as one vector (the kernels are bound by arithmetic per
- * decoded element), and the top Ritz value then converges with ratio (sigma_{b+1} / sigma_1)^2 per iteration
- * instead of (sigma_2 / sigma_1)^2. The Ritz value never exceeds sigma_1^2 and grows monotonically, so an
- * early stop gives a slight underestimate, never an overestimate.
+ * <p>b = 1 (the default) is the plain power method with the Rayleigh quotient. With b > 1 the top Ritz value
+ * converges with ratio (sigma_{b+1} / sigma_1)^2 per iteration instead of (sigma_2 / sigma_1)^2, but each pass
+ * costs more; on 7B-sized weights one vector was cheaper overall. The Ritz value never exceeds sigma_1^2, so
+ * an early stop gives an underestimate, never an overestimate.
  *
  * <p>Stops when the relative change of the sigma estimate between two iterations, or the relative residual
  * ||M^T M v - theta v|| / theta of the top Ritz pair, is at most the tolerance, or at the iteration limit.

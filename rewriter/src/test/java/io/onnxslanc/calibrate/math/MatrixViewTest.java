@@ -146,6 +146,15 @@ class MatrixViewTest {
     }
 
     @Test
+    void elementTypesFromOnnxCodes() {
+        assertEquals(MatrixView.ElementType.FLOAT32, MatrixView.ElementType.fromOnnx(1));
+        assertEquals(MatrixView.ElementType.FLOAT16, MatrixView.ElementType.fromOnnx(10));
+        assertEquals(MatrixView.ElementType.BFLOAT16, MatrixView.ElementType.fromOnnx(16));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MatrixView.ElementType.fromOnnx(11));
+        assertTrue(e.getMessage().contains("ONNX data type 11"), e.getMessage());
+    }
+
+    @Test
     void badShapesAndShortBuffersAreRejected() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> MatrixView.of("w", ByteBuffer.allocate(10), MatrixView.ElementType.FLOAT16, 2, 3));

@@ -98,7 +98,9 @@ class SlancScalesExactTest {
             "32, 86, false, true",
             "64, 172, true, false",
             "96, 256, true, true",
-            "10, 6, false, true",    // d_ff < d and d_ff < power block size: the block shrinks to 6
+            "10, 6, false, true",    // d_ff < d
+            "16, 603, true, true",   // several row tasks and ragged line groups in the single-vector kernels
+            "40, 303, false, true",
     })
     void gatedMlpMatchesReference(int d, int dff, boolean transposedStorage, boolean withGamma) {
         Random random = new Random(d * 7919L + dff);
@@ -114,6 +116,21 @@ class SlancScalesExactTest {
 
         assertRelative(expected, result.scale(), TOLERANCE);
         assertTrue(result.powerIterations() > 0);
+    }
+
+    @ParameterizedTest(name = "block={0}")
+    @CsvSource({"2", "3", "8"})
+    void blockPowerIterationMatchesReference(int block) {
+        Random random = new Random(block);
+        int d = 48, dff = 130;
+        double[][] gate = ReferenceMath.randomMatrix(random, dff, d, 0.1);
+        double[][] up = ReferenceMath.randomMatrix(random, dff, d, 0.1);
+        double[][] down = ReferenceMath.randomMatrix(random, d, dff, 0.1);
+        double[] gamma = ReferenceMath.randomGamma(random, d);
+        double expected = ReferenceMath.gatedMlp(gate, up, down, gamma);
+        ScaleResult result = SlancScales.gatedMlp(ReferenceMath.view("gate", gate, true), ReferenceMath.view("up", up, false),
+                ReferenceMath.view("down", down, true), gamma, EXACT.withPowerBlockSize(block));
+        assertRelative(expected, result.scale(), TOLERANCE);
     }
 
     @Test

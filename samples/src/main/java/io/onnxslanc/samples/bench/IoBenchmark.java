@@ -58,7 +58,7 @@ public final class IoBenchmark {
         return model;
     }
 
-    static Row plainCopy(Path src, Path dst) throws IOException {
+    public static Row plainCopy(Path src, Path dst) throws IOException {
         PeakMemory.reset();
         long t0 = System.nanoTime();
         try (FileChannel in = FileChannel.open(src, StandardOpenOption.READ);

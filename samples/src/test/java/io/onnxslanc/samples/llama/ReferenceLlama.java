@@ -10,14 +10,14 @@ import java.nio.file.Path;
  * Independent double-precision re-implementation of llama2.c's forward pass (run.c), one token at a
  * time with a KV cache, over weights in the math layout (W is out x in, y = W x).
  */
-final class ReferenceLlama {
+public final class ReferenceLlama {
 
-    final int dim, hidden, layers, heads, kvHeads, vocab, seqLen;
-    final double[][] embedding;        // [vocab][dim]
-    final double[][] rmsAtt, rmsFfn;   // [layers][dim]
-    final double[][][] wq, wk, wv, wo, w1, w2, w3;
-    final double[] rmsFinal;
-    final double[][] classifier;       // [vocab][dim]
+    public final int dim, hidden, layers, heads, kvHeads, vocab, seqLen;
+    public final double[][] embedding;        // [vocab][dim]
+    public final double[][] rmsAtt, rmsFfn;   // [layers][dim]
+    public final double[][][] wq, wk, wv, wo, w1, w2, w3;
+    public final double[] rmsFinal;
+    public final double[][] classifier;       // [vocab][dim]
 
     ReferenceLlama(int dim, int hidden, int layers, int heads, int kvHeads, int vocab, int seqLen) {
         this.dim = dim; this.hidden = hidden; this.layers = layers; this.heads = heads;
@@ -38,7 +38,7 @@ final class ReferenceLlama {
     }
 
     /** Parses a llama2.c checkpoint with its own reader (shares nothing with the importer). */
-    static ReferenceLlama fromLlama2c(Path file) throws IOException {
+    public static ReferenceLlama fromLlama2c(Path file) throws IOException {
         ByteBuffer b = ByteBuffer.wrap(Files.readAllBytes(file)).order(ByteOrder.LITTLE_ENDIAN);
         int dim = b.getInt(), hidden = b.getInt(), layers = b.getInt(), heads = b.getInt(), kv = b.getInt(),
                 vocabRaw = b.getInt(), seq = b.getInt();
@@ -133,7 +133,7 @@ final class ReferenceLlama {
     }
 
     /** Logits [tokens.length][vocab] for the tokens at positions 0.. in order. */
-    double[][] forward(int[] tokens, double eps, double theta) {
+    public double[][] forward(int[] tokens, double eps, double theta) {
         int hs = dim / heads, kvDim = kvHeads * hs, group = heads / kvHeads;
         double[][][] keyCache = new double[layers][tokens.length][];
         double[][][] valueCache = new double[layers][tokens.length][];

@@ -1,0 +1,115 @@
+package io.onnxslanc.samples.bench;
+
+import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.convert.Fp16Converter;
+import io.onnxslanc.convert.Fp16Options;
+import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.ir.Model;
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Benchmarks on a big external-data model (e.g. the synthetic Llama-2-7B preset): SLaNC calibration alone,
+ * and calibration + FP16 conversion + write next to a plain read + write of the same files in the same run.
+ */
+public final class PipelineBenchmark {
+    private PipelineBenchmark() {
+    }
+
+    public record Row(String what, double seconds, long peakRss, String note) {
+    }
+
+    /** Read + match + blocks + scales (no write): the time the issue bounds by 5 minutes. */
+    public static Row calibrate(Path model) {
+        PeakMemory.reset();
+        long t0 = System.nanoTime();
+        Model m = ModelReader.read(model);
+        CalibrationReport r = Slanc.calibrate(m, SlancOptions.defaults());
+        double s = (System.nanoTime() - t0) / 1e9;
+        long scaled = r.norms().stream().filter(n -> n.scale() != null).count();
+        long estimated = r.norms().stream().filter(n -> Boolean.TRUE.equals(n.estimated())).count();
+        double worstError = r.norms().stream().filter(n -> n.relativeStdError() != null)
+                .mapToDouble(CalibrationReport.Norm::relativeStdError).max().orElse(0);
+        return new Row("SLaNC calibration (read, match, blocks, scales)", s, PeakMemory.peakRssBytes(),
+                scaled + "/" + r.norms().size() + " norms scaled, " + estimated + " estimated, worst rel. std error "
+                        + String.format("%.2e", worstError));
+    }
+
+    /** SLaNC + FP16 + write with external data. */
+    public static Row pipeline(Path model, Path out) {
+        PeakMemory.reset();
+        long t0 = System.nanoTime();
+        Model m = ModelReader.read(model);
+        Slanc.calibrate(m, SlancOptions.defaults());
+        Fp16Converter.convert(m, Fp16Options.defaults());
+        ModelWriter.write(m, out, WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL));
+        double s = (System.nanoTime() - t0) / 1e9;
+        return new Row("SLaNC + FP16 + write (onnx-slanc)", s, PeakMemory.peakRssBytes(), "writes half the bytes it reads");
+    }
+
+    /** Plain read + write of the model and its data files (FileChannel.transferTo), no parsing. */
+    public static Row plainCopy(Path model, Path outDir) throws IOException {
+        PeakMemory.reset();
+        long t0 = System.nanoTime();
+        long bytes = 0;
+        try (var files = Files.list(model.toAbsolutePath().getParent())) {
+            String stem = model.getFileName().toString();
+            for (Path f : files.filter(p -> p.getFileName().toString().startsWith(stem)).toList()) {
+                bytes += IoBenchmark.plainCopy(f, outDir.resolve(f.getFileName())).bytes();
+            }
+        }
+        double s = (System.nanoTime() - t0) / 1e9;
+        return new Row("plain read + write of the same files", s, PeakMemory.peakRssBytes(),
+                String.format("%.2f GB", bytes / 1e9));
+    }
+
+    public static List<Row> run(Path model, Path workDir, PrintStream out) throws IOException {
+        Files.createDirectories(workDir);
+        List<Row> rows = new ArrayList<>();
+        rows.add(calibrate(model));
+        print(out, rows);
+        Path copyDir = Files.createDirectories(workDir.resolve("copy"));
+        rows.add(plainCopy(model, copyDir));
+        deleteAll(copyDir);
+        print(out, rows);
+        Path fp16 = workDir.resolve("pipeline.onnx");
+        rows.add(pipeline(model, fp16));
+        Files.deleteIfExists(fp16);
+        Files.deleteIfExists(workDir.resolve("pipeline.onnx.data"));
+        print(out, rows);
+        double ratio = rows.get(2).seconds() / rows.get(1).seconds();
+        out.printf("SLaNC + FP16 + write takes %.2fx the plain read + write (target <= 1.5x); calibration %.0f s (target < 300 s)%n",
+                ratio, rows.get(0).seconds());
+        return rows;
+    }
+
+    private static void print(PrintStream out, List<Row> rows) {
+        out.printf("%-50s %9s %13s  %s%n", "what", "seconds", "peak RSS MiB", "note");
+        for (Row r : rows) {
+            out.printf("%-50s %9.1f %13d  %s%n", r.what(), r.seconds(), r.peakRss() >> 20, r.note());
+        }
+        out.flush();
+    }
+
+    private static void deleteAll(Path dir) throws IOException {
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                Files.delete(f);
+            }
+        }
+        Files.delete(dir);
+    }
+
+    /** Usage: PipelineBenchmark MODEL.onnx [WORKDIR] */
+    public static void main(String[] args) throws IOException {
+        run(Path.of(args[0]), Path.of(args.length > 1 ? args[1] : "target/bench-pipeline"), System.out);
+    }
+}
