@@ -44,6 +44,9 @@ final class AmplifyCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
+        if (!(factor > 0) || Double.isInfinite(factor)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--factor must be finite and > 0, got " + factor);
+        }
         Main.checkPaths(input, output);
         AmplifyOptions.ReaderCompensation how = switch (readers.toLowerCase(Locale.ROOT)) {
             case "edge-mul" -> AmplifyOptions.ReaderCompensation.EDGE_MUL;
@@ -52,7 +55,12 @@ final class AmplifyCommand implements Callable<Integer> {
                     "--readers must be edge-mul or weights, not '" + readers + "'");
         };
         Model model = ModelReader.read(input);
-        AmplifyReport r = ResidualAmplifier.amplify(model, new AmplifyOptions(factor, how));
+        AmplifyReport r;
+        try {
+            r = ResidualAmplifier.amplify(model, new AmplifyOptions(factor, how));
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+        }
         ModelWriter.write(model, output);
         out.print(r.summary());
         out.println("wrote " + output);

@@ -41,13 +41,23 @@ class AmplifyAndExperimentCommandTest {
     }
 
     @Test
-    void badFactorIsOneLine() throws IOException {
+    void badFactorIsAUsageError() throws IOException {
         Path original = dir.resolve("s.onnx");
         assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), original.toString()).exitCode());
         CliRunner r = CliRunner.run("amplify", original.toString(), dir.resolve("o.onnx").toString(), "--factor", "0");
+        assertEquals(2, r.exitCode());
+        assertTrue(r.err().startsWith("--factor must be finite and > 0, got 0.0"), r.err());
+        assertTrue(!Files.exists(dir.resolve("o.onnx")));
+    }
+
+    @Test
+    void modelWithoutNormsIsOneLineNamingTheFile() throws IOException {
+        Path in = TinyModels.withoutNorms(dir);
+        CliRunner r = CliRunner.run("amplify", in.toString(), dir.resolve("o.onnx").toString(), "--factor", "16");
         assertEquals(1, r.exitCode());
-        assertEquals(1, r.err().strip().lines().count(), r.err());
-        assertTrue(r.err().contains("factor must be finite and > 0, got 0.0"), r.err());
+        String line = r.err().strip();
+        assertEquals(1, line.lines().count(), line);
+        assertTrue(line.startsWith("error: " + in + ": no LayerNorm / RMSNorm found"), line);
         assertTrue(!Files.exists(dir.resolve("o.onnx")));
     }
 
