@@ -8,9 +8,10 @@ import java.nio.file.Path;
 
 /**
  * Nodes and Cast nodes of a variant's deployable model: the FP32 model itself, or what Fp16Converter makes of it
- * (default options; normsFp32 for the peers' way). Subgraph nodes count too.
+ * (default options; normsFp32 for the peers' way). Subgraph nodes count too; Constant nodes do not (they are folded
+ * when a session loads, and SLaNC turns the epsilon Constants it rescales into initializers, which would hide its Muls).
  *
- * @param nodes all nodes
+ * @param nodes nodes other than Constant
  * @param casts Cast nodes among them
  */
 public record ModelCounts(int nodes, int casts) {
@@ -18,7 +19,9 @@ public record ModelCounts(int nodes, int casts) {
     static ModelCounts of(Model m) {
         int[] n = new int[2];
         m.graph().forEachNodeRecursive(node -> {
-            n[0]++;
+            if (!node.is("Constant")) {
+                n[0]++;
+            }
             if (node.is("Cast")) {
                 n[1]++;
             }

@@ -86,9 +86,9 @@ public final class SlancExperiment {
                 + "accumulated left to right in FP16, is inf. It predicts (c) and (d), which accumulate in FP16; (a) and "
                 + "(e) never do. max |x| into a norm: the largest element entering any norm of that graph (a single square "
                 + "overflows FP16 above 255.9, which hits (b), (c) and (d)).");
-        p.add("nodes / Casts: counts in the variant's deployable model, built but not run: (a) the FP32 model, (b) and "
-                + "(c) Fp16Converter with default options, (d) Slanc.calibrate then Fp16Converter, (e) Fp16Converter with "
-                + "normsFp32 = true.");
+        p.add("nodes / Casts: nodes other than Constant, and Cast nodes, in the variant's deployable model, built but not "
+                + "run: (a) the FP32 model, (b) and (c) Fp16Converter with default options, (d) Slanc.calibrate then "
+                + "Fp16Converter, (e) Fp16Converter with normsFp32 = true.");
         if (miniLm) {
             p.add("MiniLM: all-MiniLM-L6-v2 (" + io.onnxslanc.samples.SampleModels.MINILM.coordinates() + "), "
                     + MiniLmExperiment.SENTENCES.size() + " fixed English sentences, each tokenised alone with the model's "
