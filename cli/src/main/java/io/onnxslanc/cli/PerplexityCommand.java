@@ -50,7 +50,8 @@ final class PerplexityCommand implements Callable<Integer> {
     Integer maxTokens;
 
     @Option(names = "--emulate", paramLabel = "MODE",
-            description = "fp16-storage or fp16-naive-norms: emulate FP16 on the CPU with explicit Cast pairs")
+            description = "fp16-storage, fp16-naive-norms or fp16-fp32-norms (norms computed in FP32 between FP16 tensors): "
+                    + "emulate FP16 on the CPU with explicit Cast pairs")
     String emulate;
 
     @Option(names = "--json", paramLabel = "FILE", description = "write the result as JSON")

@@ -25,7 +25,12 @@ public final class Emulation {
         /** Every float tensor rounded to FP16 (activations, initializers, inputs); compute stays FP32. */
         FP16_STORAGE("fp16-storage"),
         /** fp16-storage plus norms whose squares and their running sum are held in FP16. */
-        FP16_NAIVE_NORMS("fp16-naive-norms");
+        FP16_NAIVE_NORMS("fp16-naive-norms"),
+        /**
+         * fp16-storage except inside the norms, which compute in FP32 between FP16 tensors (the peers' fix; the
+         * emulation of Fp16Converter's normsFp32): a norm's intermediates and its own constants are not rounded.
+         */
+        FP16_FP32_NORMS("fp16-fp32-norms");
 
         public final String label;
 
@@ -35,7 +40,7 @@ public final class Emulation {
 
         public static Mode parse(String s) {
             for (Mode m : values()) if (m.label.equals(s.trim().toLowerCase(Locale.ROOT))) return m;
-            throw new IllegalArgumentException("unknown emulation mode '" + s + "' (use fp16-storage or fp16-naive-norms)");
+            throw new IllegalArgumentException("unknown emulation mode '" + s + "' (use fp16-storage, fp16-naive-norms or fp16-fp32-norms)");
         }
     }
 
@@ -45,6 +50,7 @@ public final class Emulation {
         return switch (mode) {
             case FP16_STORAGE -> Fp16StorageEmulation.apply(model);
             case FP16_NAIVE_NORMS -> NaiveNormEmulation.apply(model);
+            case FP16_FP32_NORMS -> Fp16StorageEmulation.apply(model, NormIslands.of(model));
         };
     }
 

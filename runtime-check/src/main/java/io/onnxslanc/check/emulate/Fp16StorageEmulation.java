@@ -38,6 +38,16 @@ final class Fp16StorageEmulation {
             "Relu", "Max", "Min", "Neg", "Abs", "Where", "ReduceMax", "ReduceMin", "MaxPool", "DepthToSpace", "SpaceToDepth");
 
     static ModelProto apply(ModelProto model) {
+        return apply(model, Set.of());
+    }
+
+    /**
+     * As {@link #apply(ModelProto)}, except for the tensors named in {@code fp32}: node outputs that get no round trip
+     * and constants that are not rounded, because they live inside an FP32 island (a norm computed in FP32 between
+     * FP16 tensors, as the converter's normsFp32 option builds it). A tensor leaving an island must not be listed:
+     * it is rounded like any other, which is the Cast to FP16 at the island's boundary.
+     */
+    static ModelProto apply(ModelProto model, Set<String> fp32) {
         GraphProto g = model.getGraph();
         rejectSubgraphs(g);
         Pass p = new Pass(TensorTypes.infer(model), new CastPairs(allNames(g)));
@@ -45,6 +55,11 @@ final class Fp16StorageEmulation {
 
         Set<String> initializers = new HashSet<>();
         for (TensorProto t : g.getInitializerList()) {
+            if (fp32.contains(t.getName())) {
+                out.addInitializer(t);
+                initializers.add(t.getName());
+                continue;
+            }
             TensorProto r = CastPairs.roundTensor(t);
             out.addInitializer(r);
             initializers.add(t.getName());
@@ -60,6 +75,10 @@ final class Fp16StorageEmulation {
             p.rounded.add(roundedName);
         }
         for (NodeProto n : g.getNodeList()) {
+            if (n.getOpType().equals("Constant") && n.getDomain().isEmpty() && fp32.contains(n.getOutput(0))) {
+                out.addNode(n);
+                continue;
+            }
             if (n.getOpType().equals("Constant") && n.getDomain().isEmpty()) {
                 NodeProto c = roundConstant(n); // rounded value; a Cast pair here would only be constant-folded
                 out.addNode(c);
@@ -80,7 +99,7 @@ final class Fp16StorageEmulation {
             List<NodeProto> after = new ArrayList<>();
             for (int i = 0; i < n.getOutputCount(); i++) {
                 String o = n.getOutput(i);
-                if (o.isEmpty() || !p.isFloat(o)) continue;
+                if (o.isEmpty() || !p.isFloat(o) || fp32.contains(o)) continue;
                 String raw = p.casts.fresh(o + "__emu_fp32");
                 b.setOutput(i, raw);
                 after.addAll(p.casts.roundTrip(raw, o));

@@ -1,0 +1,74 @@
+package io.onnxslanc.check.emulate;
+
+import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.ir.Model;
+import io.onnxslanc.ir.Node;
+import io.onnxslanc.ir.Value;
+import io.onnxslanc.match.NormMatcher;
+import io.onnxslanc.match.NormSite;
+import io.onnxslanc.proto.Onnx.ModelProto;
+
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.IdentityHashMap;
+import java.util.Set;
+
+/**
+ * The tensors that stay FP32 when every norm computes in FP32 between FP16 tensors, the peers' fix and what
+ * Fp16Converter's normsFp32 option builds: each norm the matcher recognises (the same nodes the converter keeps
+ * in FP32) is an island; its intermediates and the constants only it reads are not rounded, while its input
+ * (an FP16 tensor cast up exactly) and its output (cast down at the boundary) are.
+ */
+final class NormIslands {
+    private NormIslands() {}
+
+    static Set<String> of(ModelProto model) {
+        Path dir = null;
+        try {
+            // the matcher works on the IR, which is read from a file
+            dir = Files.createTempDirectory("slanc-norm-islands");
+            Path file = dir.resolve("model.onnx");
+            try (OutputStream out = Files.newOutputStream(file)) {
+                model.writeTo(out);
+            }
+            return of(ModelReader.read(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the model to find its norms", e);
+        } finally {
+            if (dir != null) {
+                dir.resolve("model.onnx").toFile().delete();
+                dir.toFile().delete();
+            }
+        }
+    }
+
+    static Set<String> of(Model model) {
+        Set<String> fp32 = new HashSet<>();
+        for (NormSite s : NormMatcher.findAll(model.graph())) {
+            if (s.root().graph() != model.graph()) continue; // the emulation rejects subgraphs anyway
+            Set<Node> island = Collections.newSetFromMap(new IdentityHashMap<>());
+            island.addAll(s.nodes());
+            for (Node n : s.nodes()) {
+                for (Value o : n.outputs())
+                    if (!o.name().isEmpty() && inside(o, island)) fp32.add(o.name());
+                for (Value in : n.inputs())
+                    if (in != null && isConstant(in) && inside(in, island)) fp32.add(in.name());
+            }
+        }
+        return fp32;
+    }
+
+    /** Used by island nodes only, and no graph output. */
+    private static boolean inside(Value v, Set<Node> island) {
+        return !v.isGraphOutput() && !v.uses().isEmpty() && v.uses().stream().allMatch(u -> island.contains(u.node()));
+    }
+
+    private static boolean isConstant(Value v) {
+        return v.isInitializer() || (v.producer() != null && v.producer().is("Constant"));
+    }
+}
