@@ -55,6 +55,11 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--no-pow2", description = "use s as computed instead of rounding it to a power of two")
     boolean noPowerOfTwo;
 
+    @Option(names = "--first-norm-from-embedding",
+            description = "scale the first norm by the largest embedding row norm that can reach it (static, like every "
+                    + "SLaNC scale) instead of the paper's s = 1; for models whose embedding output is itself large")
+    boolean firstNormFromEmbedding;
+
     @Option(names = "--exact-threshold", paramLabel = "MACS",
             description = "products costing more multiply-adds than this are estimated by seeded random probing "
                     + "(the report gives the relative standard error); default as in the library")
@@ -128,7 +133,8 @@ public final class Main implements Callable<Integer> {
         json.put("output", output.toString());
         CalibrationReport calibration = null;
         if (!noSlanc) {
-            SlancOptions so = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress);
+            SlancOptions so = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
+                    .withFirstNormFromEmbedding(firstNormFromEmbedding);
             if (exactThreshold != null) {
                 so = so.withExactThreshold(exactThreshold);
             }

@@ -38,7 +38,7 @@ public final class SlancCalibrator {
     static NormCalibration compute(NormBlock b, SlancOptions options) {
         switch (b.kind()) {
             case FIRST:
-                return new NormCalibration(b, null, 1.0, null);
+                return new NormCalibration(b, null, options.firstNormFromEmbedding() ? firstNormScale(b, options) : 1.0, null);
             case UNKNOWN:
                 return new NormCalibration(b, null, null, b.reason());
             default:
@@ -61,6 +61,20 @@ public final class SlancCalibrator {
         boolean round = options.powerOfTwo() || b.site().kind().hasSkipInput();
         double s = round ? SlancScales.roundToPowerOfTwo(r.scale()) : r.scale();
         return new NormCalibration(b, r, s, null);
+    }
+
+    /** The largest embedding row norm that can reach the first norm; s = 1 when its input is not built from tables. */
+    private static double firstNormScale(NormBlock b, SlancOptions options) {
+        double bound;
+        try {
+            bound = EmbeddingBound.bound(b.site().input(), 0);
+        } catch (IllegalArgumentException e) {
+            return 1.0;
+        }
+        if (!(bound > 0) || !Double.isFinite(bound)) {
+            return 1.0;
+        }
+        return options.powerOfTwo() || b.site().kind().hasSkipInput() ? SlancScales.roundToPowerOfTwo(bound) : bound;
     }
 
     private static ScaleResult scale(NormBlock b, SlancScales.Options math) {

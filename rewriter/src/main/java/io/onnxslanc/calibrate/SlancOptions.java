@@ -13,8 +13,13 @@ import java.util.Objects;
  * @param math       the numerics of the scale computation: exact below a size threshold, estimated above
  * @param dryRun     computes and reports the scales without changing the model
  * @param progress   receives one step per norm
+ * @param firstNormFromEmbedding the paper gives the first norm s = 1 (the embedding does not enter); with this
+ *                   option its scale is the largest row norm that the embedding tables (and constant factors) in
+ *                   front of it can produce, also static and data-free. It matters when the embedding itself is
+ *                   large, as in the residual-amplification stress test.
  */
-public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress) {
+public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress,
+                           boolean firstNormFromEmbedding) {
 
     public SlancOptions {
         Objects.requireNonNull(math, "math");
@@ -22,15 +27,15 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public static SlancOptions defaults() {
-        return new SlancOptions(true, SlancScales.Options.defaults(), false, Progress.NONE);
+        return new SlancOptions(true, SlancScales.Options.defaults(), false, Progress.NONE, false);
     }
 
     public SlancOptions withPowerOfTwo(boolean v) {
-        return new SlancOptions(v, math, dryRun, progress);
+        return new SlancOptions(v, math, dryRun, progress, firstNormFromEmbedding);
     }
 
     public SlancOptions withMath(SlancScales.Options v) {
-        return new SlancOptions(powerOfTwo, v, dryRun, progress);
+        return new SlancOptions(powerOfTwo, v, dryRun, progress, firstNormFromEmbedding);
     }
 
     /** Products costing more multiply-adds than this are estimated by random probing. */
@@ -39,10 +44,14 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public SlancOptions withDryRun(boolean v) {
-        return new SlancOptions(powerOfTwo, math, v, progress);
+        return new SlancOptions(powerOfTwo, math, v, progress, firstNormFromEmbedding);
     }
 
     public SlancOptions withProgress(Progress p) {
-        return new SlancOptions(powerOfTwo, math, dryRun, p);
+        return new SlancOptions(powerOfTwo, math, dryRun, p, firstNormFromEmbedding);
+    }
+
+    public SlancOptions withFirstNormFromEmbedding(boolean v) {
+        return new SlancOptions(powerOfTwo, math, dryRun, progress, v);
     }
 }

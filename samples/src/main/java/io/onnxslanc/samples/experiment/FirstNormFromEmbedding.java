@@ -1,24 +1,9 @@
 package io.onnxslanc.samples.experiment;
 
-import io.onnxslanc.calibrate.BlockFinder;
-import io.onnxslanc.calibrate.BlockKind;
-import io.onnxslanc.calibrate.ConstantValues;
-import io.onnxslanc.calibrate.NormBlock;
-import io.onnxslanc.calibrate.NormCalibration;
-import io.onnxslanc.calibrate.SlancCalibrator;
+import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
-import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.ir.Model;
-import io.onnxslanc.ir.Node;
-import io.onnxslanc.ir.Tensor;
-import io.onnxslanc.ir.Value;
-import io.onnxslanc.match.NormMatcher;
-import io.onnxslanc.match.NormSite;
-import io.onnxslanc.rewrite.SlancRewrite;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
-import java.util.ArrayList;
-import java.util.List;
 
 /**
  * A diagnostic, not the paper's rule: SLaNC with the first norm's scale taken from the static embedding tables
@@ -30,69 +15,10 @@ final class FirstNormFromEmbedding {
     private FirstNormFromEmbedding() {
     }
 
-    /** Calibrates {@code model} in place; returns the first norm's scale. */
+    /** Calibrates {@code model} in place with the first norm's scale from the embedding; returns that scale. */
     static double calibrate(Model model) {
-        List<NormSite> sites = NormMatcher.findAll(model.graph());
-        List<NormBlock> blocks = BlockFinder.findAll(model.graph(), sites);
-        List<NormCalibration> calibrations = new ArrayList<>(SlancCalibrator.compute(blocks, SlancOptions.defaults()));
-        double s = Double.NaN;
-        for (int i = 0; i < calibrations.size(); i++) {
-            NormBlock b = calibrations.get(i).block();
-            if (b.kind() == BlockKind.FIRST) {
-                s = SlancScales.roundToPowerOfTwo(bound(b.site().input(), 0));
-                calibrations.set(i, new NormCalibration(b, null, s, null));
-            }
-        }
-        SlancRewrite.apply(model, calibrations);
-        model.graph().verify();
-        return s;
-    }
-
-    /** An upper bound of the row norm of {@code v}, from the constants it is computed from. */
-    private static double bound(Value v, int depth) {
-        Node p = v.producer();
-        if (p == null || depth > 16) {
-            throw new IllegalArgumentException("first norm: '" + v.name() + "' is not computed from embedding tables");
-        }
-        if (p.is("Gather") && p.intAttr("axis", 0) == 0 && ConstantValues.tensor(p.input(0)) != null) {
-            return maxRowNorm(ConstantValues.tensor(p.input(0)));
-        }
-        if (p.is("Mul") || p.is("Add")) {
-            Tensor k0 = ConstantValues.tensor(p.input(0));
-            Tensor k1 = ConstantValues.tensor(p.input(1));
-            if (p.is("Mul") && (k0 == null) != (k1 == null)) {
-                Tensor k = k0 != null ? k0 : k1;
-                if (k.elementCount() != 1) {
-                    throw new IllegalArgumentException("first norm: Mul '" + p.name() + "' by a non-scalar constant");
-                }
-                return Math.abs(k.toDoubles()[0]) * bound(p.input(k0 != null ? 1 : 0), depth + 1);
-            }
-            if (p.is("Add") && k0 == null && k1 == null) {
-                return bound(p.input(0), depth + 1) + bound(p.input(1), depth + 1);
-            }
-        }
-        throw new IllegalArgumentException("first norm: '" + v.name() + "' comes from " + p.opType() + " '" + p.name()
-                + "', not from Gathers of embedding tables");
-    }
-
-    private static double maxRowNorm(Tensor table) {
-        long[] dims = table.dims();
-        if (dims.length != 2 || table.dataType() != io.onnxslanc.ir.DataType.FLOAT) {
-            throw new IllegalArgumentException("embedding table is " + table.dataType() + " of rank " + dims.length
-                    + ", not a FLOAT matrix");
-        }
-        ByteBuffer b = table.read().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        int rows = (int) dims[0];
-        int cols = (int) dims[1];
-        double max = 0;
-        for (int r = 0; r < rows; r++) {
-            double ss = 0;
-            for (int j = 0; j < cols; j++) {
-                double x = b.getFloat((r * cols + j) * 4);
-                ss += x * x;
-            }
-            max = Math.max(max, Math.sqrt(ss));
-        }
-        return max;
+        CalibrationReport r = Slanc.calibrate(model, SlancOptions.defaults().withFirstNormFromEmbedding(true));
+        return r.norms().stream().filter(n -> n.block().equals("first")).findFirst().map(CalibrationReport.Norm::scale)
+                .orElse(Double.NaN);
     }
 }
