@@ -46,8 +46,16 @@ final class BenchCommand {
         @Option(names = "--dir", defaultValue = "bench-pipeline", description = "scratch folder")
         Path dir;
 
+        @Option(names = "--calibrate-only", description = "only the SLaNC calibration row")
+        boolean calibrateOnly;
+
         @Override
         public Integer call() throws Exception {
+            if (calibrateOnly) {
+                PipelineBenchmark.Row r = PipelineBenchmark.calibrate(model);
+                System.out.printf("%-50s %9.1f s, peak RSS %d MiB, %s%n", r.what(), r.seconds(), r.peakRss() >> 20, r.note());
+                return 0;
+            }
             PipelineBenchmark.run(model, dir, System.out);
             return 0;
         }

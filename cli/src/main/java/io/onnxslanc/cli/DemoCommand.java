@@ -15,7 +15,8 @@ import picocli.CommandLine.Option;
  * command a user would type, and run through that same command.
  */
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = "Runs the pipeline on the stories260K sample: import, SLaNC + FP16, parity, perplexity, norm probe.")
+        description = "Runs the pipeline on the stories260K sample: import, SLaNC + FP16, parity, perplexity, norm probe, "
+                + "then the residual-amplification stress test with and without SLaNC.")
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--data", paramLabel = "DIR",
             description = "the shared test data folder (default: -Dslanc.data, $SLANC_DATA or ../shared/data)")
@@ -43,6 +44,8 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(outDir);
         String fp32 = outDir.resolve("stories260K.onnx").toString();
         String fp16 = outDir.resolve("stories260K.slanc-fp16.onnx").toString();
+        String amplified = outDir.resolve("stories260K.x1024.onnx").toString();
+        String amplifiedSlanc = outDir.resolve("stories260K.x1024.slanc.onnx").toString();
         String[][] steps = {
             {"import-llama2c", ckpt.toString(), fp32},
             {fp32, fp16, "--quiet", "--report", outDir.resolve("stories260K.slanc-fp16.json").toString()},
@@ -53,6 +56,13 @@ final class DemoCommand implements Callable<Integer> {
                 "--emulate", "fp16-naive-norms"},
             {"probe", fp32, "--text", text.toString(), "--tokenizer", tok.toString(),
                 "--html", outDir.resolve("stories260K.probe.html").toString()},
+            // the stress test: the residual stream of a 7B-scale LLM, FP16 emulated with naive norm accumulation
+            {"amplify", fp32, amplified, "--factor", "1024"},
+            {"perplexity", amplified, "--text", text.toString(), "--tokenizer", tok.toString(), "--max-tokens", "512",
+                "--emulate", "fp16-naive-norms"},
+            {amplified, amplifiedSlanc, "--no-fp16", "--first-norm-from-embedding", "--quiet"},
+            {"perplexity", amplifiedSlanc, "--text", text.toString(), "--tokenizer", tok.toString(), "--max-tokens", "512",
+                "--emulate", "fp16-naive-norms"},
         };
         for (String[] step : steps) {
             out.println();

@@ -138,7 +138,7 @@ public final class SlancExperiment {
             }
         }
         for (ExperimentResult.Diagnostic d : diagnostics) {
-            notes.add(String.format(Locale.ROOT, "Diagnostic (not the paper's rule), %s, c = %s: SLaNC with the first "
+            notes.add(String.format(Locale.ROOT, "(d') SLaNC with --first-norm-from-embedding (not the paper's s = 1 rule), %s, c = %s: the first "
                     + "norm's scale taken from the embedding tables (largest row norm reaching it, times c, rounded to a "
                     + "power of two: s = %s) instead of s = 1, same naive-norm emulation: %s %s%s, %d / %d norms overflowing.",
                     d.model(), AmplifyReport.format(d.factor()), AmplifyReport.format(d.firstScale()),
