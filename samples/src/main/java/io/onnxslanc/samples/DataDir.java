@@ -5,8 +5,8 @@ import java.nio.file.Path;
 
 /**
  * Where the read-only test data lives (stories260K, texts): the system property {@code slanc.data},
- * else the environment variable {@code SLANC_DATA}, else {@code ../shared/data} from the working
- * directory or from its parent.
+ * else the environment variable {@code SLANC_DATA}, else {@code ../shared/data} seen from the working
+ * directory, the jar's folder, or any folder above them.
  */
 public final class DataDir {
     private DataDir() {
@@ -20,13 +20,24 @@ public final class DataDir {
         if (p != null && !p.isBlank()) {
             return Path.of(p);
         }
-        for (Path base = Path.of("").toAbsolutePath(); base != null; base = base.getParent()) {
-            Path candidate = base.resolve("../shared/data").normalize();
-            if (Files.isDirectory(candidate)) {
-                return candidate;
+        for (Path start : new Path[] {Path.of("").toAbsolutePath(), codeLocation()}) {
+            for (Path base = start; base != null; base = base.getParent()) {
+                Path candidate = base.resolve("../shared/data").normalize();
+                if (Files.isDirectory(candidate)) {
+                    return candidate;
+                }
             }
         }
         return Path.of("../shared/data");
+    }
+
+    /** Where this class was loaded from (the jar in cli/target, or a classes folder), so the jar works from any folder. */
+    private static Path codeLocation() {
+        try {
+            return Path.of(DataDir.class.getProtectionDomain().getCodeSource().getLocation().toURI()).toAbsolutePath();
+        } catch (Exception e) {
+            return null;
+        }
     }
 
     public static Path resolve(String relative) {
