@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
@@ -21,12 +22,12 @@ final class EmbeddingBound {
         if (p == null || depth > 16) {
             throw new IllegalArgumentException("first norm: '" + v.name() + "' is not computed from embedding tables");
         }
-        if (p.is("Gather") && p.intAttr("axis", 0) == 0 && ConstantValues.tensor(p.input(0)) != null) {
-            return maxRowNorm(ConstantValues.tensor(p.input(0)));
+        if (p.is("Gather") && p.intAttr("axis", 0) == 0 && Constants.tensor(p.input(0)) != null) {
+            return maxRowNorm(Constants.tensor(p.input(0)));
         }
         if (p.is("Mul") || p.is("Add")) {
-            Tensor k0 = ConstantValues.tensor(p.input(0));
-            Tensor k1 = ConstantValues.tensor(p.input(1));
+            Tensor k0 = Constants.tensor(p.input(0));
+            Tensor k1 = Constants.tensor(p.input(1));
             if (p.is("Mul") && (k0 == null) != (k1 == null)) {
                 Tensor k = k0 != null ? k0 : k1;
                 if (k.elementCount() != 1) {

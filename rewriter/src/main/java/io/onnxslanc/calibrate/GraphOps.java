@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
@@ -15,7 +16,7 @@ final class GraphOps {
 
     /** The constant data behind a value: an initializer or a Constant node's output; null otherwise. */
     static Tensor constant(Value v) {
-        return ConstantValues.tensor(v);
+        return Constants.tensor(v);
     }
 
     static boolean isConstant(Value v) {

@@ -1,6 +1,6 @@
 package io.onnxslanc.rewrite;
 
-import io.onnxslanc.calibrate.ConstantValues;
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -30,12 +30,12 @@ final class ElementTypes {
         if (t != null) {
             return t;
         }
-        Tensor gamma = ConstantValues.tensor(site.gamma());
+        Tensor gamma = Constants.tensor(site.gamma());
         if (gamma != null && gamma.dataType().isFloatingPoint()) {
             return gamma.dataType();
         }
         if (site.epsilon() instanceof Epsilon.InTensor e) {
-            Tensor eps = ConstantValues.tensor(e.addNode().input(e.inputIndex()));
+            Tensor eps = Constants.tensor(e.addNode().input(e.inputIndex()));
             if (eps != null && eps.dataType().isFloatingPoint()) {
                 return eps.dataType();
             }
@@ -51,7 +51,7 @@ final class ElementTypes {
         if (v.elemType() != null && v.elemType() != DataType.UNDEFINED) {
             return v.elemType();
         }
-        Tensor c = ConstantValues.tensor(v);
+        Tensor c = Constants.tensor(v);
         if (c != null) {
             return c.dataType();
         }

@@ -1,6 +1,6 @@
 package io.onnxslanc.rewrite;
 
-import io.onnxslanc.calibrate.ConstantValues;
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.calibrate.NormCalibration;
 import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.ir.ArrayTensor;
@@ -196,7 +196,7 @@ public final class SlancRewrite {
         if (bias == null) {
             return;
         }
-        Tensor t = ConstantValues.tensor(bias);
+        Tensor t = Constants.tensor(bias);
         if (t == null || !FloatEncoding.supports(t.dataType())) {
             Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + "_bias"),
                     List.of(bias, factor), List.of(graph.uniqueName(bias.name() + "_slanc")));
@@ -293,14 +293,14 @@ public final class SlancRewrite {
             // type); the new constant is written in the type the Add sees and replaces the whole chain's output
             Value cur = t.addNode().input(t.inputIndex());
             DataType castTo = null;
-            while (ConstantValues.tensor(cur) == null && cur.producer() != null
+            while (Constants.tensor(cur) == null && cur.producer() != null
                     && (cur.producer().is("Cast") || cur.producer().is("Identity"))) {
                 if (castTo == null && cur.producer().is("Cast")) {
                     castTo = DataType.fromCode((int) cur.producer().intAttr("to", 0));
                 }
                 cur = cur.producer().input(0);
             }
-            Tensor data = ConstantValues.tensor(cur);
+            Tensor data = Constants.tensor(cur);
             DataType type = castTo != null ? castTo : data == null ? null : data.dataType();
             if (data == null || !FloatEncoding.supports(type) || !data.dataType().isFloatingPoint()) {
                 throw new IllegalStateException("norm '" + NormNames.of(site) + "': epsilon operand '"

@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -161,7 +162,7 @@ final class TestGraph {
         Node div = g.addNode("Div", "", name + "/Div", List.of(sub.output(0), sqrt.output(0)), List.of(name + "_norm"));
         Node mul = g.addNode("Mul", "", name + "/Mul", List.of(div.output(0), gamma), List.of(name + "_scaled"));
         Node bias = g.addNode("Add", "", name + "/Add_1", List.of(mul.output(0), beta), List.of(name + "_out"));
-        double epsValue = io.onnxslanc.calibrate.ConstantValues.tensor(eps).toDoubles()[0];
+        double epsValue = io.onnxslanc.match.Constants.tensor(eps).toDoubles()[0];
         return add(new NormSite(NormKind.DECOMPOSED_LAYER_NORM, mean, x, null,
                 List.of(new Value.Use(mean, 0), new Value.Use(sub, 0)), gamma, beta, new Epsilon.InTensor(add, 1, epsValue), d,
                 List.of(mean, sub, pow, var, add, sqrt, div, mul, bias), bias.output(0)));

@@ -1,5 +1,6 @@
 package io.onnxslanc.samples.amplify;
 
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.calibrate.BlockFinder;
 import io.onnxslanc.calibrate.BlockKind;
 import io.onnxslanc.calibrate.NormBlock;
@@ -305,7 +306,7 @@ public final class ResidualAmplifier {
     }
 
     private static boolean isConstant(Value v) {
-        return io.onnxslanc.calibrate.ConstantValues.tensor(v) != null;
+        return io.onnxslanc.match.Constants.tensor(v) != null;
     }
 
     /** Post-norm: the norm's output is the stream, so gain and bias become c times larger (new constants). */

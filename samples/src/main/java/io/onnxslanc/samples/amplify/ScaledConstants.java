@@ -1,6 +1,6 @@
 package io.onnxslanc.samples.amplify;
 
-import io.onnxslanc.calibrate.ConstantValues;
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -37,7 +37,7 @@ final class ScaledConstants {
         int slot = index;
         Value cur = consumer.input(index);
         List<Node> chain = new ArrayList<>();
-        while (cur != null && ConstantValues.tensor(cur) == null) {
+        while (cur != null && Constants.tensor(cur) == null) {
             Node p = cur.producer();
             if (p == null || !PASS_THROUGH.contains(p.opType()) || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
                 throw new IllegalArgumentException(role + " of node '" + consumer.name() + "' (" + consumer.opType()
@@ -56,7 +56,7 @@ final class ScaledConstants {
         if (cur == null) {
             throw new IllegalArgumentException(role + " of node '" + consumer.name() + "' is missing");
         }
-        Tensor t = scaled(ConstantValues.tensor(cur), factor, role + " '" + cur.name() + "'");
+        Tensor t = scaled(Constants.tensor(cur), factor, role + " '" + cur.name() + "'");
         Value scaled;
         if (cur.isInitializer()) {
             scaled = graph.addConstant(cur.name() + "_amp", t);
