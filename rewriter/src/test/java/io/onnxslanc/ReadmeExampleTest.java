@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.convert.Fp16Converter;
+import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;
@@ -33,6 +35,7 @@ class ReadmeExampleTest {
         CalibrationReport r = Slanc.calibrate(model, SlancOptions.defaults()
                 .withPowerOfTwo(true)            // s rounded to a power of two: the multiply is exact (default)
                 .withExactThreshold(1e8));       // products over 1e8 multiply-adds are estimated by random probing
+        Fp16Converter.convert(model, Fp16Options.defaults());  // then FP16, streamed when written
         ModelWriter.write(model, dir.resolve("minilm.pipeline.onnx"));
         // ---- README example ends ----
 
