@@ -27,7 +27,7 @@ import picocli.CommandLine.Parameters;
  * Exit codes: 0 ok, 1 failure, 2 usage error.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
-        subcommands = {DemoCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
                 AmplifyCommand.class, ExperimentCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
