@@ -1,11 +1,9 @@
 package io.onnxslanc.ir;
 
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
-import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -206,22 +204,21 @@ public final class Graph {
             n.addInput(v);
         }
         for (String o : outputNames) {
-            n.addOutput(o.isEmpty() ? placeholder(n) : newValue(o));
+            n.addOutput(o.isEmpty() ? placeholder() : newValue(o));
         }
         nodes.add(at, n);
         return n;
     }
 
     /** An omitted optional output ("" in ONNX) still occupies its slot; it gets no registered name. */
-    private Value placeholder(Node n) {
+    private Value placeholder() {
         return new Value(this, "");
     }
 
     /** Convenience for rewrites: one node, one output with a fresh name derived from {@code outputBase}. */
     public Node addNodeBefore(Node anchor, String opType, List<Value> nodeInputs, String outputBase) {
         String out = uniqueName(outputBase);
-        Node n = addNodeBefore(anchor, opType, "", uniqueName(outputBase + "_" + opType), nodeInputs, List.of(out));
-        return n;
+        return addNodeBefore(anchor, opType, "", uniqueName(outputBase + "_" + opType), nodeInputs, List.of(out));
     }
 
     /** Removes a node whose outputs nobody uses any more. */
@@ -415,7 +412,7 @@ public final class Graph {
         return out;
     }
 
-    /** Values referenced by name when the IR has to reach a node by an external label. */
+    /** The first node of this name in this graph or its subgraphs (block lists and tests name nodes), else null. */
     public Node findNode(String nodeName) {
         Node[] found = new Node[1];
         forEachNodeRecursive(n -> {
@@ -424,10 +421,6 @@ public final class Graph {
             }
         });
         return found[0];
-    }
-
-    public Collection<Value> localValues() {
-        return Collections.unmodifiableCollection(new LinkedHashMap<>(valuesByName).values());
     }
 
 }

@@ -1,6 +1,7 @@
 package io.onnxslanc.samples;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.io.ExternalTensor;
@@ -80,9 +81,5 @@ class RoundTripTest {
         for (String k : expected.keySet()) {
             assertEquals(expected.get(k), actual.get(k), "output " + k + " differs");
         }
-    }
-
-    private static void assertFalse(boolean b) {
-        org.junit.jupiter.api.Assertions.assertFalse(b);
     }
 }
