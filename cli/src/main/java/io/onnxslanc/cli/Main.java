@@ -6,12 +6,11 @@ import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
-import io.onnxslanc.Slanc;
+import io.onnxslanc.SlancPipeline;
 import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.ConversionReport;
-import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -131,38 +130,34 @@ public final class Main implements Callable<Integer> {
         Reports json = new Reports();
         json.put("input", input.toString());
         json.put("output", output.toString());
-        CalibrationReport calibration = null;
+        SlancOptions slanc = null;
         if (!noSlanc) {
-            SlancOptions so = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
+            slanc = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
                     .withFirstNormFromEmbedding(firstNormFromEmbedding);
             if (exactThreshold != null) {
-                so = so.withExactThreshold(exactThreshold);
+                slanc = slanc.withExactThreshold(exactThreshold);
             }
-            try {
-                calibration = Slanc.calibrate(model, so);
-            } catch (CalibrationException e) {
-                throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
-            }
-            out.print(calibration.toTable());
-            json.mergeJson(calibration.toJson());
-        }
-        ConversionReport conversion = null;
-        if (!noFp16) {
-            try {
-                conversion = Fp16Converter.convert(model, fp16Options());
-            } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
-                throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
-            }
-        }
-        if (calibration != null || conversion != null) {
-            model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
         }
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
-        ModelWriter.write(model, output, options);
+        SlancPipeline.Result result;
+        try {
+            // with external data, the FP16 weights stream out while SLaNC computes (see SlancPipeline)
+            result = SlancPipeline.run(model, input, output, slanc, noFp16 ? null : fp16Options(), options);
+        } catch (CalibrationException e) {
+            throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
+        } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
+            throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+        }
+        CalibrationReport calibration = result.calibration();
+        ConversionReport conversion = result.conversion();
+        if (calibration != null) {
+            out.print(calibration.toTable());
+            json.mergeJson(calibration.toJson());
+        }
         out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)
-                ? " (+ " + output.getFileName() + ".data)" : ""));
+                ? " (+ " + output.getFileName() + ".data" + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : ""));
         if (conversion != null) {
             out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
             json.putJson("fp16", conversion.toJson());

@@ -154,6 +154,20 @@ public final class ConversionReport {
         converted.values().stream().filter(t -> t.stats().isEmpty()).forEach(ConvertedTensor::countClamps);
     }
 
+    /**
+     * Takes the clamp counts of {@code other}'s tensors that convert the same bytes (equal content keys) as a tensor
+     * of this report not converted yet: used when a writer reused the output of another conversion of the same model.
+     */
+    public void adoptClampCounts(ConversionReport other) {
+        converted.forEach((name, t) -> {
+            ConvertedTensor twin = other.converted.get(name);
+            if (twin != null && t.stats().isEmpty() && t.contentKey().isPresent()
+                    && t.contentKey().equals(twin.contentKey())) {
+                twin.stats().ifPresent(t::adoptStats);
+            }
+        });
+    }
+
     /** Tensors with clamped values, among those converted so far. */
     public List<ClampedTensor> clampedTensors() {
         List<ClampedTensor> out = new ArrayList<>();

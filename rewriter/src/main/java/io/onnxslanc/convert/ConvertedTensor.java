@@ -50,6 +50,18 @@ public final class ConvertedTensor implements Tensor {
         return source.backingFile();
     }
 
+    @Override
+    public Optional<String> contentKey() {
+        return source.contentKey().map(k -> target + " of " + k + " clamped to " + clamp);
+    }
+
+    /** Takes the clamp counts of a conversion of the same bytes done elsewhere (its output was reused). */
+    synchronized void adoptStats(ClampStats s) {
+        if (stats == null) {
+            stats = s;
+        }
+    }
+
     /** The float32 tensor this one is computed from. */
     public Tensor source() {
         return source;

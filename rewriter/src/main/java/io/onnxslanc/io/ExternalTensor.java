@@ -34,6 +34,13 @@ public final class ExternalTensor implements Tensor {
         return java.util.Optional.of(file);
     }
 
+    /** File, region and type: the bytes are those of the file, read-only while the model is processed. */
+    @Override
+    public java.util.Optional<String> contentKey() {
+        return java.util.Optional.of("external " + type + " " + java.util.Arrays.toString(dims) + " "
+                + file.toAbsolutePath().normalize() + "@" + offset + "+" + length);
+    }
+
     public long offset() {
         return offset;
     }

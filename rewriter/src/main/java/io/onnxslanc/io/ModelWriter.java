@@ -30,6 +30,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -47,6 +49,8 @@ public final class ModelWriter {
     private FileChannel dataChannel;
     private long dataPosition;
     private long bytesTotal;
+    /** Where each external initializer starts in the data file (identity: a Value may share a name across graphs). */
+    private final Map<Value, Long> externalOffsets = new IdentityHashMap<>();
 
     private ModelWriter(Model model, Path out, WriteOptions options) {
         this.out = out.toAbsolutePath();
@@ -73,7 +77,16 @@ public final class ModelWriter {
     }
 
     public static void write(Model model, Path out, WriteOptions options) {
-        new ModelWriter(model, out, options).run(model);
+        write(model, out, options, null);
+    }
+
+    /**
+     * Writes {@code model}, taking its external data from {@code spool} when that holds exactly the tensors this
+     * write would stream (same names, same content keys, same order and layout); otherwise the spool is deleted
+     * and the data written as usual. Either way the files are the same as those of a write without a spool.
+     */
+    public static void write(Model model, Path out, WriteOptions options, DataSpool spool) {
+        new ModelWriter(model, out, options).run(model, spool);
     }
 
     /** Whether this model would be written with an external data file under these options. */
@@ -87,16 +100,32 @@ public final class ModelWriter {
         return g.initializersRecursive().stream().mapToLong(v -> v.constant().byteSize()).sum();
     }
 
-    private void run(Model model) {
+    private void run(Model model, DataSpool spool) {
         Path modelTemp = null;
         try {
             Files.createDirectories(out.getParent());
+            options.progress().begin("writing " + out.getFileName(), bytesTotal);
             if (external) {
                 checkNotOverwritingSource(model.graph());
-                dataTemp = Files.createTempFile(out.getParent(), "." + dataFile.getFileName(), ".tmp");
-                dataChannel = FileChannel.open(dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                List<Value> weights = externalInitializers(model.graph());
+                if (spool != null && spool.matches(dataFile, options, weights)) {
+                    dataTemp = spool.adopt();
+                    for (int i = 0; i < weights.size(); i++) {
+                        externalOffsets.put(weights.get(i), spool.offset(i));
+                        options.progress().advance(weights.get(i).constant().byteSize());
+                    }
+                } else {
+                    if (spool != null) {
+                        spool.close(); // the model changed after spooling: its bytes are written here instead
+                    }
+                    dataTemp = Files.createTempFile(out.getParent(), "." + dataFile.getFileName(), ".tmp");
+                    dataChannel = FileChannel.open(dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+                    streamData(weights);
+                    dataChannel.force(false);
+                    dataChannel.close();
+                    dataChannel = null;
+                }
             }
-            options.progress().begin("writing " + out.getFileName(), bytesTotal);
             ModelProto proto = toProto(model);
             modelTemp = Files.createTempFile(out.getParent(), "." + out.getFileName(), ".tmp");
             try (OutputStream os = Files.newOutputStream(modelTemp)) {
@@ -105,9 +134,6 @@ public final class ModelWriter {
                 cos.flush();
             }
             if (external) {
-                dataChannel.force(false);
-                dataChannel.close();
-                dataChannel = null;
                 Files.move(dataTemp, dataFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
                 dataTemp = null;
             }
@@ -122,6 +148,96 @@ public final class ModelWriter {
             closeQuietly();
             deleteQuietly(modelTemp);
             deleteQuietly(dataTemp);
+        }
+    }
+
+    /**
+     * Writes the external data file of {@code model} now, into a temp file beside {@code out}, so that it can be
+     * produced while other work (SLaNC's arithmetic) goes on; {@link #write(Model, Path, WriteOptions, DataSpool)}
+     * adopts it when the model it writes still has the same external tensors. Null when these options write no
+     * external data for this model. Interrupting the calling thread stops the spool and deletes its file.
+     */
+    public static DataSpool spool(Model model, Path out, WriteOptions options) {
+        ModelWriter w = new ModelWriter(model, out, options);
+        if (!w.external) {
+            return null;
+        }
+        List<Value> weights = externalInitializers(model.graph(), options);
+        try {
+            Files.createDirectories(w.out.getParent());
+            w.checkNotOverwritingSource(model.graph());
+            w.dataTemp = Files.createTempFile(w.out.getParent(), "." + w.dataFile.getFileName(), ".tmp");
+            w.dataChannel = FileChannel.open(w.dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+            options.progress().begin("writing " + w.dataFile.getFileName(), w.bytesTotal);
+            w.streamData(weights);
+            w.dataChannel.force(false);
+            w.dataChannel.close();
+            w.dataChannel = null;
+            options.progress().end();
+            long[] offsets = weights.stream().mapToLong(w.externalOffsets::get).toArray();
+            DataSpool spool = new DataSpool(w.dataFile, options, weights, offsets, w.dataTemp);
+            w.dataTemp = null;
+            return spool;
+        } catch (IOException e) {
+            throw new ModelFormatException(w.out, "cannot write: " + e.getMessage(), e);
+        } catch (UncheckedIOException e) {
+            throw new ModelFormatException(w.out, "cannot write: " + e.getCause().getMessage(), e);
+        } finally {
+            w.closeQuietly();
+            deleteQuietly(w.dataTemp);
+        }
+    }
+
+    /** The initializers that go to the data file, in the order the proto is built (subgraphs first, as met). */
+    private List<Value> externalInitializers(Graph g) {
+        return externalInitializers(g, options);
+    }
+
+    static List<Value> externalInitializers(Graph g, WriteOptions options) {
+        List<Value> out = new ArrayList<>();
+        collectExternal(g, options, out);
+        return out;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static void collectExternal(Graph g, WriteOptions options, List<Value> out) {
+        for (Node n : g.nodes()) {
+            for (Attribute a : n.attributes().values()) {
+                if (a.kind() == Attribute.Kind.GRAPH) {
+                    collectExternal((Graph) a.value(), options, out);
+                } else if (a.kind() == Attribute.Kind.GRAPHS) {
+                    for (Graph sub : (List<Graph>) a.value()) {
+                        collectExternal(sub, options, out);
+                    }
+                }
+            }
+        }
+        for (Value v : g.initializers()) {
+            if (goesExternal(v.constant(), options)) {
+                out.add(v);
+            }
+        }
+    }
+
+    private static boolean goesExternal(Tensor t, WriteOptions options) {
+        return t.byteSize() >= options.sizeThreshold() && t.dataType() != DataType.STRING;
+    }
+
+    private void streamData(List<Value> weights) throws IOException {
+        for (Value v : weights) {
+            Tensor t = v.constant();
+            long aligned = (dataPosition + options.alignment() - 1) / options.alignment() * options.alignment();
+            if (aligned > dataPosition) {
+                dataChannel.write(ByteBuffer.allocate((int) (aligned - dataPosition)));
+            }
+            t.writeTo(dataChannel);
+            options.progress().advance(t.byteSize());
+            long end = dataChannel.position();
+            if (end - aligned != t.byteSize()) {
+                throw new IOException("tensor " + v.name() + " wrote " + (end - aligned) + " bytes, expected " + t.byteSize());
+            }
+            externalOffsets.put(v, aligned);
+            dataPosition = end;
         }
     }
 
@@ -285,8 +401,9 @@ public final class ModelWriter {
 
     private TensorProto initializer(Value v) throws IOException {
         Tensor t = v.constant();
-        if (external && t.byteSize() >= options.sizeThreshold() && t.dataType() != DataType.STRING) {
-            return externalTensor(v.name(), t);
+        Long offset = externalOffsets.get(v);
+        if (offset != null) {
+            return externalTensor(v.name(), t, offset);
         }
         TensorProto p = inlineTensor(v.name(), t);
         options.progress().advance(t.byteSize());
@@ -324,23 +441,11 @@ public final class ModelWriter {
         return b;
     }
 
-    private TensorProto externalTensor(String name, Tensor t) throws IOException {
-        long aligned = (dataPosition + options.alignment() - 1) / options.alignment() * options.alignment();
-        if (aligned > dataPosition) {
-            dataChannel.write(ByteBuffer.allocate((int) (aligned - dataPosition)));
-        }
-        long start = aligned;
-        t.writeTo(dataChannel);
-        options.progress().advance(t.byteSize());
-        long end = dataChannel.position();
-        if (end - start != t.byteSize()) {
-            throw new IOException("tensor " + name + " wrote " + (end - start) + " bytes, expected " + t.byteSize());
-        }
-        dataPosition = end;
+    private TensorProto externalTensor(String name, Tensor t, long offset) {
         TensorProto.Builder b = header(name, t);
         b.setDataLocation(TensorProto.DataLocation.EXTERNAL);
         b.addExternalData(entry("location", dataFile.getFileName().toString()));
-        b.addExternalData(entry("offset", Long.toString(start)));
+        b.addExternalData(entry("offset", Long.toString(offset)));
         b.addExternalData(entry("length", Long.toString(t.byteSize())));
         return b.build();
     }

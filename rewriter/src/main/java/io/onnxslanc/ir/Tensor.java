@@ -36,6 +36,15 @@ public interface Tensor {
         return java.util.Optional.empty();
     }
 
+    /**
+     * A description that identifies these bytes without reading them (source file and region, conversion applied),
+     * when the implementation can give one. Equal keys mean equal bytes; a writer may then reuse bytes it already
+     * wrote for another tensor with the same key (see {@code io.DataSpool}).
+     */
+    default java.util.Optional<String> contentKey() {
+        return java.util.Optional.empty();
+    }
+
     default long elementCount() {
         long n = 1;
         for (long d : dims()) {
