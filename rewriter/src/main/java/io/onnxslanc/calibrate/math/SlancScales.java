@@ -26,13 +26,12 @@ public final class SlancScales {
      * @param seed                seed of the probes and of the power iteration's start block
      * @param powerTolerance      relative tolerance of the spectral norm (see {@link ScaleResult#powerResidual()})
      * @param powerMaxIterations  iteration limit of the power iteration
-     * @param powerBlockSize      vectors iterated together (block power iteration with Rayleigh-Ritz)
      * @param threads             worker threads
      * @param residual            include the identity of the residual connection in the attention and plain-MLP
      *                            formulas (SLaNC default); false computes ||W_o W_v Gamma||_F, ||W_2 W_1 Gamma||_F
      */
     public record Options(double exactThreshold, int probes, int maxProbes, double targetRelativeError, long seed,
-                          double powerTolerance, int powerMaxIterations, int powerBlockSize, int threads,
+                          double powerTolerance, int powerMaxIterations, int threads,
                           boolean residual) {
 
         /*
@@ -53,7 +52,6 @@ public final class SlancScales {
         public static final long DEFAULT_SEED = 0x5EED_51A2CL;
         public static final double DEFAULT_POWER_TOLERANCE = 1e-6;
         public static final int DEFAULT_POWER_MAX_ITERATIONS = 30;
-        public static final int DEFAULT_POWER_BLOCK_SIZE = 1;
 
         public Options {
             if (!(exactThreshold >= 0)) {
@@ -71,15 +69,15 @@ public final class SlancScales {
             if (!(powerTolerance >= 0)) {
                 throw new IllegalArgumentException("powerTolerance must be >= 0, got " + powerTolerance);
             }
-            if (powerMaxIterations < 1 || powerBlockSize < 1 || threads < 1) {
-                throw new IllegalArgumentException("powerMaxIterations, powerBlockSize and threads must be >= 1, got "
-                        + powerMaxIterations + ", " + powerBlockSize + ", " + threads);
+            if (powerMaxIterations < 1 || threads < 1) {
+                throw new IllegalArgumentException("powerMaxIterations and threads must be >= 1, got "
+                        + powerMaxIterations + ", " + threads);
             }
         }
 
         public static Options defaults() {
             return new Options(DEFAULT_EXACT_THRESHOLD, DEFAULT_PROBES, DEFAULT_MAX_PROBES, DEFAULT_TARGET_RELATIVE_ERROR,
-                    DEFAULT_SEED, DEFAULT_POWER_TOLERANCE, DEFAULT_POWER_MAX_ITERATIONS, DEFAULT_POWER_BLOCK_SIZE,
+                    DEFAULT_SEED, DEFAULT_POWER_TOLERANCE, DEFAULT_POWER_MAX_ITERATIONS,
                     Runtime.getRuntime().availableProcessors(), true);
         }
 
@@ -94,44 +92,40 @@ public final class SlancScales {
         }
 
         public Options withExactThreshold(double v) {
-            return new Options(v, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(v, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         /** Sets the batch size; maxProbes is raised to it if lower. */
         public Options withProbes(int v) {
-            return new Options(exactThreshold, v, Math.max(v, maxProbes), targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, v, Math.max(v, maxProbes), targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withMaxProbes(int v) {
-            return new Options(exactThreshold, probes, v, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, v, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withTargetRelativeError(double v) {
-            return new Options(exactThreshold, probes, maxProbes, v, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, v, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withSeed(long v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, v, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, v, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withPowerTolerance(double v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, v, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, v, powerMaxIterations, threads, residual);
         }
 
         public Options withPowerMaxIterations(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, v, powerBlockSize, threads, residual);
-        }
-
-        public Options withPowerBlockSize(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, v, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, v, threads, residual);
         }
 
         public Options withThreads(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, v, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, v, residual);
         }
 
         public Options withResidual(boolean v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, v);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, v);
         }
     }
 
@@ -208,8 +202,8 @@ public final class SlancScales {
         double[] gamma = checkedGamma(gammaPost, d, "gated MLP");
         try (WorkerPool pool = new WorkerPool(options.threads())) {
             ProductFrobenius.Result f = ProductFrobenius.compute(wDown, wUp, wUp.transposed(), gamma, false, options, pool);
-            SpectralNorm.Result spectral = SpectralNorm.compute(wGate, gamma, options.powerBlockSize(), options.powerTolerance(),
-                    options.powerMaxIterations(), options.seed() ^ 0x9E3779B97F4A7C15L, pool);
+            SpectralNorm.Result spectral = SpectralNorm.compute(wGate, gamma, options.powerTolerance(),
+                    SpectralNorm.stepLimit(wGate, options.powerMaxIterations()), options.seed() ^ 0x9E3779B97F4A7C15L, pool);
             return new ScaleResult(Math.sqrt(f.squaredNorm()) * spectral.sigma(), f.estimated(), f.relativeStdError(),
                     f.probes(), spectral.iterations(), spectral.relativeResidual());
         }
