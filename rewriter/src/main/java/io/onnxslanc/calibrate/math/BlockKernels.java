@@ -100,6 +100,52 @@ final class BlockKernels {
         }
     }
 
+    /** ||a_i||^2 for every math row i, one pass in storage order (fixed partial sums: thread-count independent). */
+    static double[] rowSquaredNorms(BlockSource a, WorkerPool pool) {
+        int m = a.rows();
+        int n = a.cols();
+        double[] norms = new double[m];
+        if (!a.columnMajorStorage()) {
+            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            pool.run(tasks, t -> {
+                double[] lines = lines(VECTOR_LINES * n);
+                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
+                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
+                    int h = Math.min(VECTOR_LINES, r1 - i);
+                    a.copyBlock(i, i + h, 0, n, lines);
+                    for (int r = 0; r < h; r++) {
+                        norms[i + r] = dot(lines, r * n, lines, r * n, n);
+                    }
+                }
+            });
+            return norms;
+        }
+        int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
+        double[][] partial = new double[tasks][];
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * m);
+            double[] sum = new double[m];
+            int c1 = Math.min(n, (t + 1) * COLUMNS_PER_TASK);
+            for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
+                int w = Math.min(VECTOR_LINES, c1 - j);
+                a.copyBlockColumnMajor(0, m, j, j + w, lines);
+                for (int c = 0; c < w; c++) {
+                    int off = c * m;
+                    for (int i = 0; i < m; i++) {
+                        sum[i] += lines[off + i] * lines[off + i];
+                    }
+                }
+            }
+            partial[t] = sum;
+        });
+        for (double[] sum : partial) {
+            for (int i = 0; i < m; i++) {
+                norms[i] += sum[i];
+            }
+        }
+        return norms;
+    }
+
     /** Stored lines per task of {@link #gramVector}: fixed, so the summation order is the same for any thread count. */
     static final int GRAM_LINES_PER_TASK = 256;
 
@@ -185,16 +231,20 @@ final class BlockKernels {
 
     /** Dot product with four running sums (breaks the add latency chain; fixed order). */
     private static double dot(double[] a, int off, double[] x, int n) {
+        return dot(a, off, x, 0, n);
+    }
+
+    private static double dot(double[] a, int off, double[] x, int xOff, int n) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
-            s0 += a[off + j] * x[j];
-            s1 += a[off + j + 1] * x[j + 1];
-            s2 += a[off + j + 2] * x[j + 2];
-            s3 += a[off + j + 3] * x[j + 3];
+            s0 += a[off + j] * x[xOff + j];
+            s1 += a[off + j + 1] * x[xOff + j + 1];
+            s2 += a[off + j + 2] * x[xOff + j + 2];
+            s3 += a[off + j + 3] * x[xOff + j + 3];
         }
         for (; j < n; j++) {
-            s0 += a[off + j] * x[j];
+            s0 += a[off + j] * x[xOff + j];
         }
         return (s0 + s1) + (s2 + s3);
     }
