@@ -44,7 +44,7 @@ final class BlockKernels {
     private static final ThreadLocal<double[]> LINES = ThreadLocal.withInitial(() -> new double[0]);
 
     /**
-     * y = a x for one vector (the power iteration). With one multiply-add per element the cost is reading, so
+     * y = a x for one vector (a block of one: a single exact row). With one multiply-add per element the cost is reading, so
      * whole stored rows are decoded in storage order: dot products along rows for row-major storage; for
      * column-major storage y += x_j a[:, j] with partial sums per fixed column range, added up in order.
      */
