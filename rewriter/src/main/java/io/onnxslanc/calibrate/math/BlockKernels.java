@@ -44,7 +44,7 @@ final class BlockKernels {
     private static final ThreadLocal<double[]> LINES = ThreadLocal.withInitial(() -> new double[0]);
 
     /**
-     * y = a x for one vector (the power iteration). With one multiply-add per element the cost is reading, so
+     * y = a x for one vector (a block of one: a single exact row). With one multiply-add per element the cost is reading, so
      * whole stored rows are decoded in storage order: dot products along rows for row-major storage; for
      * column-major storage y += x_j a[:, j] with partial sums per fixed column range, added up in order.
      */
@@ -100,6 +100,126 @@ final class BlockKernels {
         }
     }
 
+    /** ||a_i||^2 for every math row i, one pass in storage order (fixed partial sums: thread-count independent). */
+    static double[] rowSquaredNorms(BlockSource a, WorkerPool pool) {
+        int m = a.rows();
+        int n = a.cols();
+        double[] norms = new double[m];
+        if (!a.columnMajorStorage()) {
+            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+            pool.run(tasks, t -> {
+                double[] lines = lines(VECTOR_LINES * n);
+                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
+                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
+                    int h = Math.min(VECTOR_LINES, r1 - i);
+                    a.copyBlock(i, i + h, 0, n, lines);
+                    for (int r = 0; r < h; r++) {
+                        norms[i + r] = dot(lines, r * n, lines, r * n, n);
+                    }
+                }
+            });
+            return norms;
+        }
+        int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
+        double[][] partial = new double[tasks][];
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * m);
+            double[] sum = new double[m];
+            int c1 = Math.min(n, (t + 1) * COLUMNS_PER_TASK);
+            for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
+                int w = Math.min(VECTOR_LINES, c1 - j);
+                a.copyBlockColumnMajor(0, m, j, j + w, lines);
+                for (int c = 0; c < w; c++) {
+                    int off = c * m;
+                    for (int i = 0; i < m; i++) {
+                        sum[i] += lines[off + i] * lines[off + i];
+                    }
+                }
+            }
+            partial[t] = sum;
+        });
+        for (double[] sum : partial) {
+            for (int i = 0; i < m; i++) {
+                norms[i] += sum[i];
+            }
+        }
+        return norms;
+    }
+
+    /** Stored lines per task of {@link #gramVector}: fixed, so the summation order is the same for any thread count. */
+    static final int GRAM_LINES_PER_TASK = 256;
+
+    /**
+     * y = sum over stored lines l of weight_l * l (l . x), one decoding pass: each stored line (a math row of a
+     * row-major view, a math column of a transposed view) is decoded once and used twice from cache. That is
+     * y = A^T A x (length cols, weights must be null) for row-major storage, and y = A diag(weight) A^T x
+     * (length rows, weights null = 1) for column-major storage. Half the reading of a multiply by A then A^T.
+     */
+    static void gramVector(BlockSource a, double[] weights, double[] x, double[] y, WorkerPool pool) {
+        boolean columnLines = a.columnMajorStorage();
+        int count = columnLines ? a.cols() : a.rows();
+        int length = columnLines ? a.rows() : a.cols();
+        if (!columnLines && weights != null) {
+            throw new IllegalArgumentException("line weights are only supported for column-major storage");
+        }
+        int tasks = (count + GRAM_LINES_PER_TASK - 1) / GRAM_LINES_PER_TASK;
+        double[][] partial = new double[tasks][];
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * length);
+            double[] sum = new double[length];
+            int l1 = Math.min(count, (t + 1) * GRAM_LINES_PER_TASK);
+            for (int l = t * GRAM_LINES_PER_TASK; l < l1; l += VECTOR_LINES) {
+                int h = Math.min(VECTOR_LINES, l1 - l);
+                if (columnLines) {
+                    a.copyBlockColumnMajor(0, length, l, l + h, lines);
+                } else {
+                    a.copyBlock(l, l + h, 0, length, lines);
+                }
+                if (h == 4) {
+                    gramFour(lines, length, x, weights, l, sum);
+                } else {
+                    for (int r = 0; r < h; r++) {
+                        double c = dot(lines, r * length, x, length) * (weights == null ? 1.0 : weights[l + r]);
+                        int off = r * length;
+                        for (int i = 0; i < length; i++) {
+                            sum[i] += lines[off + i] * c;
+                        }
+                    }
+                }
+            }
+            partial[t] = sum;
+        });
+        System.arraycopy(partial[0], 0, y, 0, length);
+        for (int t = 1; t < tasks; t++) {
+            double[] sum = partial[t];
+            for (int i = 0; i < length; i++) {
+                y[i] += sum[i];
+            }
+        }
+    }
+
+    /** Four lines at once: four dot products sharing the reads of x, then one fused update of the sum. */
+    private static void gramFour(double[] lines, int n, double[] x, double[] weights, int first, double[] sum) {
+        int o1 = n, o2 = 2 * n, o3 = 3 * n;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int i = 0; i < n; i++) {
+            double xi = x[i];
+            s0 += lines[i] * xi;
+            s1 += lines[o1 + i] * xi;
+            s2 += lines[o2 + i] * xi;
+            s3 += lines[o3 + i] * xi;
+        }
+        if (weights != null) {
+            s0 *= weights[first];
+            s1 *= weights[first + 1];
+            s2 *= weights[first + 2];
+            s3 *= weights[first + 3];
+        }
+        for (int i = 0; i < n; i++) {
+            sum[i] += lines[i] * s0 + lines[o1 + i] * s1 + lines[o2 + i] * s2 + lines[o3 + i] * s3;
+        }
+    }
+
     private static double[] lines(int size) {
         double[] lines = LINES.get();
         if (lines.length < size) {
@@ -111,16 +231,20 @@ final class BlockKernels {
 
     /** Dot product with four running sums (breaks the add latency chain; fixed order). */
     private static double dot(double[] a, int off, double[] x, int n) {
+        return dot(a, off, x, 0, n);
+    }
+
+    private static double dot(double[] a, int off, double[] x, int xOff, int n) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int j = 0;
         for (; j + 4 <= n; j += 4) {
-            s0 += a[off + j] * x[j];
-            s1 += a[off + j + 1] * x[j + 1];
-            s2 += a[off + j + 2] * x[j + 2];
-            s3 += a[off + j + 3] * x[j + 3];
+            s0 += a[off + j] * x[xOff + j];
+            s1 += a[off + j + 1] * x[xOff + j + 1];
+            s2 += a[off + j + 2] * x[xOff + j + 2];
+            s3 += a[off + j + 3] * x[xOff + j + 3];
         }
         for (; j < n; j++) {
-            s0 += a[off + j] * x[j];
+            s0 += a[off + j] * x[xOff + j];
         }
         return (s0 + s1) + (s2 + s3);
     }

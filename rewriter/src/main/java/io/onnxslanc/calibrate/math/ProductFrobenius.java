@@ -13,10 +13,25 @@ import java.util.SplittableRandom;
  * its variance 2 sum_{i != j} (M^T M)_ij^2 never exceeds the Gaussian 2 ||M^T M||_F^2 and vanishes when the
  * Gram matrix is diagonal, which is what one dominant gamma channel produces. With the residual, the exactly
  * known part ||Gamma||_F^2 + 2 sum_i gamma_i^2 (A B)_ii is computed exactly and only ||A B Gamma||_F^2 is probed.
+ *
+ * <p>Outstanding rows of A are taken out of the probing. ||A B Gamma||_F^2 = sum_i ||a_i^T B Gamma||^2 over the
+ * rows a_i^T of A; for the rows in a set S the term is computed exactly as ||(B^T a_i) .* gamma||^2 (one product
+ * with B^T for all of S together), and the probes estimate only the sum over the other rows (each probe's
+ * ||y||^2 summed over i not in S). So
+ * ||(R + A B) Gamma||_F^2 = known + sum_{i in S} ||a_i^T B Gamma||^2 + E sum_{i not in S} (a_i^T B Gamma z)^2,
+ * still exact in expectation; the residual's known part is untouched because it already covers every row.
+ * Why: a few rows 10-100x larger than the rest ("massive activation" output channels of W_down) make the Gram
+ * matrix M^T M nearly rank-few with large off-diagonal entries, and the Rademacher variance
+ * 2 sum_{j != l} (M^T M)_jl^2 is then of the order of the squared norm itself; without them it is the small
+ * variance of the bulk. S = the rows with ||a_i||^2 at least {@value #OUTSTANDING_ROW_FACTOR} times the median
+ * row, the largest first, at most one probe batch of them (an exact row costs about half a probe). Random or
+ * evenly spread weights have no such rows and pay only the pass that measures the row norms.
  */
 final class ProductFrobenius {
 
     static final int EXACT_CHUNK = 64;
+    /** A row of A is computed exactly when ||a_i||^2 is at least this many times the median over the rows. */
+    static final double OUTSTANDING_ROW_FACTOR = 4.0;
 
     /** Squared Frobenius norm, and the relative standard error of its square root (0 when exact). */
     record Result(double squaredNorm, boolean estimated, double relativeStdError, int probes) {
@@ -75,6 +90,12 @@ final class ProductFrobenius {
 
     static Result estimate(BlockSource a, BlockSource b, BlockSource bTransposed, double[] gamma, boolean residual,
                            SlancScales.Options options, WorkerPool pool) {
+        return estimate(a, b, bTransposed, gamma, residual, options, options.probes(), pool);
+    }
+
+    /** With at most {@code maxExactRows} outstanding rows computed exactly (0: plain probing of all rows). */
+    static Result estimate(BlockSource a, BlockSource b, BlockSource bTransposed, double[] gamma, boolean residual,
+                           SlancScales.Options options, int maxExactRows, WorkerPool pool) {
         int m = a.rows();
         int k = b.rows();
         int n = b.cols();
@@ -85,6 +106,12 @@ final class ProductFrobenius {
                 double g2 = gamma == null ? 1.0 : gamma[i] * gamma[i];
                 known += g2 * (1.0 + 2.0 * diagonal[i]);
             }
+        }
+        int[] exactRows = maxExactRows > 0 ? outstandingRows(BlockKernels.rowSquaredNorms(a, pool), maxExactRows) : new int[0];
+        known += exactRowsSquaredNorm(a, bTransposed, gamma, exactRows, pool);
+        boolean[] skip = new boolean[m];
+        for (int i : exactRows) {
+            skip[i] = true;
         }
         int batch = options.probes();
         int maxProbes = Math.max(batch, options.maxProbes());
@@ -105,7 +132,7 @@ final class ProductFrobenius {
                 double s = 0;
                 for (int i = 0; i < m; i++) {
                     double v = y[i * p + q];
-                    s += v * v;
+                    s += skip[i] ? 0.0 : v * v;
                 }
                 samples[count++] = s;
             }
@@ -122,12 +149,71 @@ final class ProductFrobenius {
             variance = count > 1 ? variance / (count - 1) : Double.POSITIVE_INFINITY;
             value = known + mean;
             // standard error of the squared norm, halved for the norm itself (d sqrt(v) / sqrt(v) = dv / 2v)
-            relativeError = value > 0 ? Math.sqrt(variance / count) / (2.0 * value) : Double.POSITIVE_INFINITY;
+            relativeError = value > 0 ? Math.sqrt(variance / count) / (2.0 * value)
+                    : variance == 0 ? 0.0 : Double.POSITIVE_INFINITY;
             if (relativeError <= options.targetRelativeError()) {
                 break;
             }
         }
         return new Result(Math.max(value, 0.0), true, relativeError, count);
+    }
+
+    /**
+     * Rows whose squared norm is at least {@link #OUTSTANDING_ROW_FACTOR} times the median (and positive), the
+     * largest first, at most {@code limit}; returned in increasing index order.
+     */
+    static int[] outstandingRows(double[] rowSquaredNorms, int limit) {
+        int m = rowSquaredNorms.length;
+        double[] sorted = rowSquaredNorms.clone();
+        java.util.Arrays.sort(sorted);
+        double threshold = OUTSTANDING_ROW_FACTOR * sorted[(m - 1) / 2];
+        Integer[] order = new Integer[m];
+        for (int i = 0; i < m; i++) {
+            order[i] = i;
+        }
+        java.util.Arrays.sort(order, (p, q) -> p.equals(q) ? 0 : rowSquaredNorms[q] != rowSquaredNorms[p]
+                ? Double.compare(rowSquaredNorms[q], rowSquaredNorms[p]) : Integer.compare(p, q));
+        int count = 0;
+        while (count < Math.min(limit, m) && rowSquaredNorms[order[count]] > 0
+                && rowSquaredNorms[order[count]] >= threshold) {
+            count++;
+        }
+        int[] rows = new int[count];
+        for (int c = 0; c < count; c++) {
+            rows[c] = order[c];
+        }
+        java.util.Arrays.sort(rows);
+        return rows;
+    }
+
+    /** sum over the given rows i of ||(B^T a_i) .* gamma||^2 = ||a_i^T B Gamma||^2, all rows in one product. */
+    private static double exactRowsSquaredNorm(BlockSource a, BlockSource bTransposed, double[] gamma, int[] rows,
+                                               WorkerPool pool) {
+        int r = rows.length;
+        if (r == 0) {
+            return 0.0;
+        }
+        int k = a.cols();
+        int n = bTransposed.rows();
+        double[] row = new double[k];
+        double[] x = new double[k * r]; // the rows interleaved: x[t * r + s] = a[rows[s], t]
+        for (int s = 0; s < r; s++) {
+            a.copyBlock(rows[s], rows[s] + 1, 0, k, row);
+            for (int t = 0; t < k; t++) {
+                x[t * r + s] = row[t];
+            }
+        }
+        double[] product = new double[n * r];
+        BlockKernels.multiply(bTransposed, x, r, product, pool);
+        double sum = 0;
+        for (int j = 0; j < n; j++) {
+            double g = gamma == null ? 1.0 : gamma[j];
+            for (int s = 0; s < r; s++) {
+                double v = product[j * r + s] * g;
+                sum += v * v;
+            }
+        }
+        return sum;
     }
 
     /** x[j * p + q] = gamma_j * (+-1), signs drawn from 64-bit words in a fixed order. */

@@ -8,10 +8,12 @@ package io.onnxslanc.calibrate.math;
  * @param relativeStdError estimated relative standard error of s due to probing (0 when exact); for the gated
  *                         MLP it covers the Frobenius factor only
  * @param probes           probe vectors used (0 when exact)
- * @param powerIterations  power iterations for the spectral factor (0 when the formula has none)
- * @param powerResidual    relative residual ||M^T M v - theta v|| / theta of the top Ritz pair at the end of the
- *                         power iteration (0 when the formula has none); some eigenvalue of M^T M lies within
- *                         this relative distance of the returned sigma^2
+ * @param powerIterations  Lanczos steps for the spectral factor, one pass over W_gate each (0 when the formula
+ *                         has none)
+ * @param powerResidual    relative residual ||G y - theta y|| / theta of the top Ritz pair (theta = sigma^2, G the
+ *                         Gram matrix M^T M or M M^T of M = W_gate Gamma) at the end of the Lanczos iteration (0 when
+ *                         the formula has none); some eigenvalue of G lies within this relative distance of sigma^2,
+ *                         and sigma never exceeds the true spectral norm
  */
 public record ScaleResult(double scale, boolean estimated, double relativeStdError, int probes,
                           int powerIterations, double powerResidual) {

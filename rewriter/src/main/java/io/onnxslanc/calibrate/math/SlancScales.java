@@ -23,37 +23,38 @@ public final class SlancScales {
      * @param maxProbes           probing adds batches until the relative standard error of s is at most
      *                            {@code targetRelativeError} or this many probes were used
      * @param targetRelativeError wanted relative standard error of an estimated s
-     * @param seed                seed of the probes and of the power iteration's start block
-     * @param powerTolerance      relative tolerance of the spectral norm (see {@link ScaleResult#powerResidual()})
-     * @param powerMaxIterations  iteration limit of the power iteration
-     * @param powerBlockSize      vectors iterated together (block power iteration with Rayleigh-Ritz)
+     * @param seed                seed of the probes and of the Lanczos start vector
+     * @param powerTolerance      relative Ritz residual at which the spectral norm's Lanczos iteration stops
+     *                            (see {@link ScaleResult#powerResidual()})
+     * @param powerMaxIterations  Lanczos step limit (one pass over W_gate per step); small matrices may take
+     *                            more steps, up to about 2e8 multiply-adds
      * @param threads             worker threads
      * @param residual            include the identity of the residual connection in the attention and plain-MLP
      *                            formulas (SLaNC default); false computes ||W_o W_v Gamma||_F, ||W_2 W_1 Gamma||_F
      */
     public record Options(double exactThreshold, int probes, int maxProbes, double targetRelativeError, long seed,
-                          double powerTolerance, int powerMaxIterations, int powerBlockSize, int threads,
+                          double powerTolerance, int powerMaxIterations, int threads,
                           boolean residual) {
 
         /*
          * Defaults, chosen on a Llama-2-7B layer (d = 4096, d_ff = 11008) on 2 cores; see SlancMathBenchmark.
          * Exact up to 2e9 multiply-adds (about a second): d = 1024 attention is exact, larger products probed.
          * 32 Rademacher probes per batch gave a relative std error of ~0.2% on 7B shapes; batches are added until
-         * 1% or 128 probes. (Weights with massive-activation channels, as in the synthetic 7B preset, give a high
-         * probe variance: 256 probes still left 2.9% there and made the probing most of the 5-minute budget. SLaNC
-         * needs s within a binary order of magnitude, and the error is reported, so 1-4% is ample.) Power iteration: one vector (the reading of W_gate dominates,
-         * a block of vectors costs more per pass than it saves in iterations), tolerance 1e-6, at most 30
-         * iterations: weights with a separated top singular value converge in ~10; for an unstructured random
-         * matrix the cap leaves sigma about 0.5% low.
+         * 1% or 128 probes. Rows of W_down / W_o with outstanding norms ("massive activation" channels, as in the
+         * synthetic 7B preset: 2 rows x100) are computed exactly and left out of the probing, which brings their
+         * error from 3% after 128 probes to ~0.2% after 32 (see ProductFrobenius). Spectral norm: Lanczos
+         * (one pass over W_gate per step), stopped at a relative Ritz residual of 1e-4, at most 30 steps. A random
+         * 7B W_gate with outlier gains (a cluster of ~20 top singular values) needs ~20 steps for sigma within
+         * 1e-5 (the old power method's 30 iterations, 60 passes, left it 0.08% low); a separated top converges in
+         * ~10; the sigma error is then of the order of the residual squared.
          */
         public static final double DEFAULT_EXACT_THRESHOLD = 2e9;
         public static final int DEFAULT_PROBES = 32;
         public static final int DEFAULT_MAX_PROBES = 128;
         public static final double DEFAULT_TARGET_RELATIVE_ERROR = 0.01;
         public static final long DEFAULT_SEED = 0x5EED_51A2CL;
-        public static final double DEFAULT_POWER_TOLERANCE = 1e-6;
+        public static final double DEFAULT_POWER_TOLERANCE = 1e-4;
         public static final int DEFAULT_POWER_MAX_ITERATIONS = 30;
-        public static final int DEFAULT_POWER_BLOCK_SIZE = 1;
 
         public Options {
             if (!(exactThreshold >= 0)) {
@@ -71,15 +72,15 @@ public final class SlancScales {
             if (!(powerTolerance >= 0)) {
                 throw new IllegalArgumentException("powerTolerance must be >= 0, got " + powerTolerance);
             }
-            if (powerMaxIterations < 1 || powerBlockSize < 1 || threads < 1) {
-                throw new IllegalArgumentException("powerMaxIterations, powerBlockSize and threads must be >= 1, got "
-                        + powerMaxIterations + ", " + powerBlockSize + ", " + threads);
+            if (powerMaxIterations < 1 || threads < 1) {
+                throw new IllegalArgumentException("powerMaxIterations and threads must be >= 1, got "
+                        + powerMaxIterations + ", " + threads);
             }
         }
 
         public static Options defaults() {
             return new Options(DEFAULT_EXACT_THRESHOLD, DEFAULT_PROBES, DEFAULT_MAX_PROBES, DEFAULT_TARGET_RELATIVE_ERROR,
-                    DEFAULT_SEED, DEFAULT_POWER_TOLERANCE, DEFAULT_POWER_MAX_ITERATIONS, DEFAULT_POWER_BLOCK_SIZE,
+                    DEFAULT_SEED, DEFAULT_POWER_TOLERANCE, DEFAULT_POWER_MAX_ITERATIONS,
                     Runtime.getRuntime().availableProcessors(), true);
         }
 
@@ -94,44 +95,40 @@ public final class SlancScales {
         }
 
         public Options withExactThreshold(double v) {
-            return new Options(v, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(v, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         /** Sets the batch size; maxProbes is raised to it if lower. */
         public Options withProbes(int v) {
-            return new Options(exactThreshold, v, Math.max(v, maxProbes), targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, v, Math.max(v, maxProbes), targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withMaxProbes(int v) {
-            return new Options(exactThreshold, probes, v, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, v, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withTargetRelativeError(double v) {
-            return new Options(exactThreshold, probes, maxProbes, v, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, v, seed, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withSeed(long v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, v, powerTolerance, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, v, powerTolerance, powerMaxIterations, threads, residual);
         }
 
         public Options withPowerTolerance(double v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, v, powerMaxIterations, powerBlockSize, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, v, powerMaxIterations, threads, residual);
         }
 
         public Options withPowerMaxIterations(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, v, powerBlockSize, threads, residual);
-        }
-
-        public Options withPowerBlockSize(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, v, threads, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, v, threads, residual);
         }
 
         public Options withThreads(int v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, v, residual);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, v, residual);
         }
 
         public Options withResidual(boolean v) {
-            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, powerBlockSize, threads, v);
+            return new Options(exactThreshold, probes, maxProbes, targetRelativeError, seed, powerTolerance, powerMaxIterations, threads, v);
         }
     }
 
@@ -208,8 +205,8 @@ public final class SlancScales {
         double[] gamma = checkedGamma(gammaPost, d, "gated MLP");
         try (WorkerPool pool = new WorkerPool(options.threads())) {
             ProductFrobenius.Result f = ProductFrobenius.compute(wDown, wUp, wUp.transposed(), gamma, false, options, pool);
-            SpectralNorm.Result spectral = SpectralNorm.compute(wGate, gamma, options.powerBlockSize(), options.powerTolerance(),
-                    options.powerMaxIterations(), options.seed() ^ 0x9E3779B97F4A7C15L, pool);
+            SpectralNorm.Result spectral = SpectralNorm.compute(wGate, gamma, options.powerTolerance(),
+                    SpectralNorm.stepLimit(wGate, options.powerMaxIterations()), options.seed() ^ 0x9E3779B97F4A7C15L, pool);
             return new ScaleResult(Math.sqrt(f.squaredNorm()) * spectral.sigma(), f.estimated(), f.relativeStdError(),
                     f.probes(), spectral.iterations(), spectral.relativeResidual());
         }

@@ -32,30 +32,31 @@ public final class SlancMathBenchmark {
         boolean exact7b = args.length > 2 && Boolean.parseBoolean(args[2]);
         SlancScales.Options defaults = SlancScales.Options.defaults().withThreads(threads);
         System.out.printf(Locale.ROOT, "threads=%d, defaults: exactThreshold=%.1e MACs, probes=%d (max %d), target rel. std error=%.4f,"
-                        + " power tol=%.0e, max iterations=%d, block=%d%n", threads, defaults.exactThreshold(), defaults.probes(),
-                defaults.maxProbes(), defaults.targetRelativeError(), defaults.powerTolerance(), defaults.powerMaxIterations(),
-                defaults.powerBlockSize());
+                        + " power tol=%.0e, max Lanczos steps=%d%n", threads, defaults.exactThreshold(), defaults.probes(),
+                defaults.maxProbes(), defaults.targetRelativeError(), defaults.powerTolerance(), defaults.powerMaxIterations());
         System.out.printf(Locale.ROOT, "load average at start: %.1f on %d processors (wall = elapsed; cpu = process CPU seconds, all threads)%n",
                 OS.getSystemLoadAverage(), OS.getAvailableProcessors());
         System.out.printf(Locale.ROOT, ROW, "method", "shape", "mode", "wall s", "cpu s", "scale", "rel.diff", "std.err", "probes");
 
         SplittableRandom random = new SplittableRandom(2024);
-        Layer small = Layer.random(random, 1024, 2752, 8, 8, MatrixView.ElementType.FLOAT32);
-        Layer smallGqa = Layer.random(random, 1024, 2752, 8, 2, MatrixView.ElementType.FLOAT16);
+        Layer small = Layer.random(random, 1024, 2752, 8, 8, MatrixView.ElementType.FLOAT32, new int[0], 1);
+        Layer smallGqa = Layer.random(random, 1024, 2752, 8, 2, MatrixView.ElementType.FLOAT16, new int[0], 1);
         for (Layer layer : new Layer[] {small, smallGqa}) {
             compare("attention", layer.attentionShape(), defaults, o -> layer.attention(o));
             compare("gatedMlp", layer.mlpShape(), defaults, o -> layer.gatedMlp(o));
             compare("plainMlp", layer.plainShape(), defaults, o -> layer.plainMlp(o));
         }
 
-        for (MatrixView.ElementType type : new MatrixView.ElementType[] {MatrixView.ElementType.FLOAT16, MatrixView.ElementType.FLOAT32}) {
-            Layer big = Layer.random(random, 4096, 11008, 32, 32, type);
+        for (Variant variant : Variant.values()) {
+            Layer big = Layer.random(random, 4096, 11008, 32, 32, variant.type, variant.massiveRows, variant.massiveScale);
             double wall = 0;
             double cpu = 0;
+            ScaleResult mlp = null;
             for (int l = 0; l < layers7b; l++) {
                 Timing read = readAll(big);
                 Timing a = timed("attention", big.attentionShape(), () -> big.attention(defaults), Double.NaN);
                 Timing m = timed("gatedMlp", big.mlpShape(), () -> big.gatedMlp(defaults), Double.NaN);
+                mlp = m.result();
                 if (l > 0 || layers7b == 1) { // the first layer includes JIT compilation
                     wall += read.wall() + a.wall() + m.wall();
                     cpu += read.cpu() + a.cpu() + m.cpu();
@@ -64,12 +65,43 @@ public final class SlancMathBenchmark {
             int counted = Math.max(1, layers7b - 1);
             System.out.printf(Locale.ROOT, "7B layer %s (read pass + attention + gated MLP, mean of %d after warm-up): wall %.2f s, cpu %.2f s"
                             + " -> 32 layers: wall %.0f s here, %.0f s at cpu/%d (%d dedicated cores)%n",
-                    type, counted, wall / counted, cpu / counted, 32 * wall / counted, 32 * cpu / counted / threads, threads, threads);
+                    variant.label(), counted, wall / counted, cpu / counted, 32 * wall / counted, 32 * cpu / counted / threads, threads, threads);
+            // spectral factor against a converged one (same probes, so the ratio of the scales is the ratio of the sigmas)
+            ScaleResult converged = timed("gatedMlp", big.mlpShape() + " tight",
+                    () -> big.gatedMlp(defaults.withPowerTolerance(1e-10).withPowerMaxIterations(200)), Double.NaN).result();
+            System.out.printf(Locale.ROOT, "  spectral factor with defaults vs converged: %+.2e (%d vs %d Lanczos steps)%n",
+                    mlp.scale() / converged.scale() - 1, mlp.powerIterations(), converged.powerIterations());
             if (exact7b) {
                 ScaleResult estimate = big.attention(defaults);
                 ScaleResult exact = timed("attention", big.attentionShape(), () -> big.attention(defaults.alwaysExact()), Double.NaN).result();
                 row("attention", big.attentionShape(), "estimate", Double.NaN, Double.NaN, estimate, exact.scale());
+                ScaleResult exactMlp = timed("gatedMlp", big.mlpShape(), () -> big.gatedMlp(defaults.alwaysExact()), Double.NaN).result();
+                row("gatedMlp", big.mlpShape(), "estimate", Double.NaN, Double.NaN, mlp, exactMlp.scale());
             }
+        }
+    }
+
+    /**
+     * The 7B layers timed: random weights in float16 and float32, and float16 with the massive-activation rows of
+     * the synthetic llama2-7b preset (W_down output rows 1415 and 2533 x100, see samples.llama.SynthConfig).
+     */
+    private enum Variant {
+        RANDOM_FP16(MatrixView.ElementType.FLOAT16, new int[0], 1),
+        RANDOM_FP32(MatrixView.ElementType.FLOAT32, new int[0], 1),
+        MASSIVE_FP16(MatrixView.ElementType.FLOAT16, new int[] {1415, 2533}, 100);
+
+        final MatrixView.ElementType type;
+        final int[] massiveRows;
+        final double massiveScale;
+
+        Variant(MatrixView.ElementType type, int[] massiveRows, double massiveScale) {
+            this.type = type;
+            this.massiveRows = massiveRows;
+            this.massiveScale = massiveScale;
+        }
+
+        String label() {
+            return type + (massiveRows.length > 0 ? " massive rows " + java.util.Arrays.toString(massiveRows) + " x" + (int) massiveScale : "");
         }
     }
 
@@ -121,7 +153,7 @@ public final class SlancMathBenchmark {
         String diff = Double.isNaN(exact) ? "" : String.format(Locale.ROOT, "%+.2e", (r.scale() - exact) / exact);
         String error = r.estimated() ? String.format(Locale.ROOT, "%.4f", r.relativeStdError()) : "";
         String extra = r.powerIterations() > 0
-                ? String.format(Locale.ROOT, "  (power: %d it, residual %.1e)", r.powerIterations(), r.powerResidual()) : "";
+                ? String.format(Locale.ROOT, "  (Lanczos: %d steps, residual %.1e)", r.powerIterations(), r.powerResidual()) : "";
         System.out.printf(Locale.ROOT, ROW.replace("%n", "") + "%s%n", method, shape, mode,
                 Double.isNaN(seconds) ? "" : String.format(Locale.ROOT, "%.2f", seconds),
                 Double.isNaN(cpu) ? "" : String.format(Locale.ROOT, "%.2f", cpu),
@@ -133,12 +165,19 @@ public final class SlancMathBenchmark {
                          MatrixView wv, MatrixView wo, MatrixView gate, MatrixView up, MatrixView down,
                          double[] gammaAttention, double[] gammaMlp) {
 
-        static Layer random(SplittableRandom random, int d, int dff, int heads, int kvHeads, MatrixView.ElementType type) {
+        /** W_down's math rows {@code massiveRows} (output channels; stored columns) are scaled by massiveScale. */
+        static Layer random(SplittableRandom random, int d, int dff, int heads, int kvHeads, MatrixView.ElementType type,
+                            int[] massiveRows, double massiveScale) {
             int kvDim = d / heads * kvHeads;
+            double[] outputScale = new double[d];
+            java.util.Arrays.fill(outputScale, 1.0);
+            for (int r : massiveRows) {
+                outputScale[r] = massiveScale;
+            }
             return new Layer(d, dff, heads, kvHeads, type,
-                    weight(random, "v_proj", d, kvDim, type), weight(random, "o_proj", d, d, type),
-                    weight(random, "gate_proj", d, dff, type), weight(random, "up_proj", d, dff, type),
-                    weight(random, "down_proj", dff, d, type), gamma(random, d), gamma(random, d));
+                    weight(random, "v_proj", d, kvDim, type, null), weight(random, "o_proj", d, d, type, null),
+                    weight(random, "gate_proj", d, dff, type, null), weight(random, "up_proj", d, dff, type, null),
+                    weight(random, "down_proj", dff, d, type, outputScale), gamma(random, d), gamma(random, d));
         }
 
         String attentionShape() {
@@ -165,13 +204,14 @@ public final class SlancMathBenchmark {
             return SlancScales.plainMlp(up, down, gammaAttention, o);
         }
 
-        /** Stored [in, out] in a direct buffer; returns the math-layout [out, in] view. */
-        private static MatrixView weight(SplittableRandom random, String name, int in, int out, MatrixView.ElementType type) {
+        /** Stored [in, out] in a direct buffer, output channel c scaled by outputScale[c] (null: 1); returns the math-layout [out, in] view. */
+        private static MatrixView weight(SplittableRandom random, String name, int in, int out, MatrixView.ElementType type,
+                                         double[] outputScale) {
             int n = in * out;
             ByteBuffer buffer = ByteBuffer.allocateDirect(n * type.byteSize()).order(ByteOrder.LITTLE_ENDIAN);
             double halfWidth = 0.02 * Math.sqrt(3); // uniform with std 0.02
             for (int i = 0; i < n; i++) {
-                float v = (float) ((random.nextDouble() * 2 - 1) * halfWidth);
+                float v = (float) ((random.nextDouble() * 2 - 1) * halfWidth * (outputScale == null ? 1 : outputScale[i % out]));
                 switch (type) {
                     case FLOAT32 -> buffer.putFloat(v);
                     case FLOAT16 -> buffer.putShort(toHalfTruncated(v));
