@@ -42,6 +42,7 @@ final class BlockKernels {
     /** Columns per task of the single-vector kernel on column-major storage. */
     private static final int COLUMNS_PER_TASK = 256;
     private static final ThreadLocal<double[]> LINES = ThreadLocal.withInitial(() -> new double[0]);
+    private static final ThreadLocal<float[]> FLOAT_LINES = ThreadLocal.withInitial(() -> new float[0]);
 
     /**
      * y = a x for one vector (a block of one: a single exact row). With one multiply-add per element the cost is reading, so
@@ -164,6 +165,13 @@ final class BlockKernels {
         }
         int tasks = (count + GRAM_LINES_PER_TASK - 1) / GRAM_LINES_PER_TASK;
         double[][] partial = new double[tasks][];
+        if (a instanceof MatrixView view && view.storesFloat32()) {
+            // float32 lines are used as stored: decoding them to double first cost as much as the arithmetic
+            pool.run(tasks, t -> partial[t] = gramFloatLines(view, weights, x, length, t * GRAM_LINES_PER_TASK,
+                    Math.min(count, (t + 1) * GRAM_LINES_PER_TASK)));
+            sumInto(partial, y, length);
+            return;
+        }
         pool.run(tasks, t -> {
             double[] lines = lines(VECTOR_LINES * length);
             double[] sum = new double[length];
@@ -189,12 +197,69 @@ final class BlockKernels {
             }
             partial[t] = sum;
         });
+        sumInto(partial, y, length);
+    }
+
+    /** y = the task sums added in task order (a fixed order, whatever the thread count). */
+    private static void sumInto(double[][] partial, double[] y, int length) {
         System.arraycopy(partial[0], 0, y, 0, length);
-        for (int t = 1; t < tasks; t++) {
+        for (int t = 1; t < partial.length; t++) {
             double[] sum = partial[t];
             for (int i = 0; i < length; i++) {
                 y[i] += sum[i];
             }
+        }
+    }
+
+    /** The {@link #gramVector} sum over stored float32 lines [l0, l1) (a line is a stored row either way). */
+    private static double[] gramFloatLines(MatrixView a, double[] weights, double[] x, int length, int l0, int l1) {
+        float[] lines = FLOAT_LINES.get();
+        if (lines.length < VECTOR_LINES * length) {
+            lines = new float[VECTOR_LINES * length];
+            FLOAT_LINES.set(lines);
+        }
+        double[] sum = new double[length];
+        for (int l = l0; l < l1; l += VECTOR_LINES) {
+            int h = Math.min(VECTOR_LINES, l1 - l);
+            a.readStoredFloats(l * length, h * length, lines, 0);
+            if (h == 4) {
+                gramFour(lines, length, x, weights, l, sum);
+                continue;
+            }
+            for (int r = 0; r < h; r++) {
+                int off = r * length;
+                double c = 0;
+                for (int i = 0; i < length; i++) {
+                    c += lines[off + i] * x[i];
+                }
+                c *= weights == null ? 1.0 : weights[l + r];
+                for (int i = 0; i < length; i++) {
+                    sum[i] += lines[off + i] * c;
+                }
+            }
+        }
+        return sum;
+    }
+
+    /** {@link #gramFour} on float32 lines, accumulating in double. */
+    private static void gramFour(float[] lines, int n, double[] x, double[] weights, int first, double[] sum) {
+        int o1 = n, o2 = 2 * n, o3 = 3 * n;
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
+        for (int i = 0; i < n; i++) {
+            double xi = x[i];
+            s0 += lines[i] * xi;
+            s1 += lines[o1 + i] * xi;
+            s2 += lines[o2 + i] * xi;
+            s3 += lines[o3 + i] * xi;
+        }
+        if (weights != null) {
+            s0 *= weights[first];
+            s1 *= weights[first + 1];
+            s2 *= weights[first + 2];
+            s3 *= weights[first + 3];
+        }
+        for (int i = 0; i < n; i++) {
+            sum[i] += lines[i] * s0 + lines[o1 + i] * s1 + lines[o2 + i] * s2 + lines[o3 + i] * s3;
         }
     }
 

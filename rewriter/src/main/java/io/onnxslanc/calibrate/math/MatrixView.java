@@ -285,6 +285,54 @@ public final class MatrixView implements BlockSource {
         };
     }
 
+    /** Whether {@link #readStoredFloats} applies: float32 storage, read without decoding. */
+    boolean storesFloat32() {
+        return type == ElementType.FLOAT32;
+    }
+
+    /** Stored rows (the "lines" a one-pass kernel walks, whatever the orientation of the view). */
+    int storedRows() {
+        return storedRows;
+    }
+
+    int storedCols() {
+        return storedCols;
+    }
+
+    /**
+     * Raw stored floats [storedIndex, storedIndex + len) into dst[off...], with no finiteness check: for kernels
+     * that read a float32 weight many times, after one {@link #checkFinite()}.
+     */
+    void readStoredFloats(int storedIndex, int len, float[] dst, int off) {
+        floats.get(storedIndex, dst, off, len);
+    }
+
+    /** One pass over the weight; throws the message of the block copies for the first NaN or infinity. */
+    void checkFinite() {
+        long total = (long) storedRows * storedCols;
+        if (type == ElementType.FLOAT32) {
+            float[] run = FLOAT_RUN.get();
+            for (long start = 0; start < total; start += run.length) {
+                int n = (int) Math.min(run.length, total - start);
+                floats.get((int) start, run, 0, n);
+                for (int k = 0; k < n; k++) {
+                    if (!Float.isFinite(run[k])) {
+                        throw nonFinite((int) start + k, run[k]);
+                    }
+                }
+            }
+            return;
+        }
+        for (int r = 0; r < storedRows; r++) {
+            for (int c = 0; c < storedCols; c++) {
+                float v = decode(r * storedCols + c);
+                if (!Float.isFinite(v)) {
+                    throw nonFinite(r * storedCols + c, v);
+                }
+            }
+        }
+    }
+
     private IllegalArgumentException nonFinite(int storedIndex, float value) {
         int sr = storedIndex / storedCols;
         int sc = storedIndex % storedCols;

@@ -38,23 +38,26 @@ public final class SlancScales {
 
         /*
          * Defaults, chosen on a Llama-2-7B layer (d = 4096, d_ff = 11008) on 2 cores; see SlancMathBenchmark.
+         * SLaNC needs s within a binary order of magnitude (it is rounded to a power of two), so the defaults buy
+         * about 0.3% for the least arithmetic, and the report states the error reached.
          * Exact up to 2e9 multiply-adds (about a second): d = 1024 attention is exact, larger products probed.
-         * 32 Rademacher probes per batch gave a relative std error of ~0.2% on 7B shapes; batches are added until
-         * 1% or 128 probes. Rows of W_down / W_o with outstanding norms ("massive activation" channels, as in the
+         * 16 Rademacher probes per batch give a relative std error of ~0.3% on 7B shapes (32 gave ~0.2% at twice
+         * the cost, the probe products being half of the calibration's arithmetic); batches are added until 1% or
+         * 128 probes. Rows of W_down / W_o with outstanding norms ("massive activation" channels, as in the
          * synthetic 7B preset: 2 rows x100) are computed exactly and left out of the probing, which brings their
-         * error from 3% after 128 probes to ~0.2% after 32 (see ProductFrobenius). Spectral norm: Lanczos
-         * (one pass over W_gate per step), stopped at a relative Ritz residual of 1e-4, at most 30 steps. A random
-         * 7B W_gate with outlier gains (a cluster of ~20 top singular values) needs ~20 steps for sigma within
-         * 1e-5 (the old power method's 30 iterations, 60 passes, left it 0.08% low); a separated top converges in
-         * ~10; the sigma error is then of the order of the residual squared.
+         * error from 3% after 128 probes to well under 1% in one batch (see ProductFrobenius). Spectral norm:
+         * Lanczos (one pass over W_gate per step), stopped at a relative Ritz residual of 1e-3, at most 20 steps.
+         * A random 7B W_gate with outlier gains (a cluster of ~20 top singular values, the hard case) is then
+         * within ~0.5% (15 steps: -0.6%, 20 steps: -2e-5); a separated top converges in ~10 steps, with a sigma
+         * error of the order of the residual squared. The Ritz value never exceeds sigma.
          */
         public static final double DEFAULT_EXACT_THRESHOLD = 2e9;
-        public static final int DEFAULT_PROBES = 32;
+        public static final int DEFAULT_PROBES = 16;
         public static final int DEFAULT_MAX_PROBES = 128;
         public static final double DEFAULT_TARGET_RELATIVE_ERROR = 0.01;
         public static final long DEFAULT_SEED = 0x5EED_51A2CL;
-        public static final double DEFAULT_POWER_TOLERANCE = 1e-4;
-        public static final int DEFAULT_POWER_MAX_ITERATIONS = 30;
+        public static final double DEFAULT_POWER_TOLERANCE = 1e-3;
+        public static final int DEFAULT_POWER_MAX_ITERATIONS = 20;
 
         public Options {
             if (!(exactThreshold >= 0)) {
