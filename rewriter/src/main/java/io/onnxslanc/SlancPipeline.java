@@ -18,9 +18,10 @@ import java.util.concurrent.Future;
 /**
  * calibrate -> convert -> write for a model read from a file, with the weights streamed only once where it
  * matters: SLaNC never changes a weight, so the external data file of the output is fixed before the scales are
- * known. A second, weight-less copy of the graph (the .onnx is parsed again; weights stay in their files) is
- * converted the same way and its data file written on a background thread while SLaNC's arithmetic reads the
- * same weights, mostly from the page cache the writer fills. The final write adopts that file when its tensors
+ * known. When the input keeps its weights in external data files and the output gets one (see
+ * {@link ModelWriter#spoolable}), a second, weight-less copy of the graph (the .onnx is parsed again; weights
+ * stay in their files) is converted the same way and its data file written on a background thread while SLaNC's
+ * arithmetic reads the same weights, mostly from the page cache the writer fills. The final write adopts that file when its tensors
  * match tensor for tensor (see {@link DataSpool}), otherwise it writes the data itself: the output files are
  * byte-identical either way.
  *
@@ -60,7 +61,7 @@ public final class SlancPipeline {
     public static Result run(Model model, Path in, Path out, SlancOptions slanc, Fp16Options fp16, WriteOptions write) {
         Model twin = null;
         ConversionReport twinConversion = null;
-        if (slanc != null && !slanc.dryRun()) {
+        if (slanc != null && !slanc.dryRun() && ModelWriter.spoolable(model, write)) {
             twin = ModelReader.read(in);
             twinConversion = fp16 == null ? null : Fp16Converter.convert(twin, fp16); // option errors surface here
             twin.graph().cleanup();

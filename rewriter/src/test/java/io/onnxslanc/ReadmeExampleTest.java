@@ -1,6 +1,9 @@
 package io.onnxslanc;
 
+import static io.onnxslanc.io.WriteOptions.ExternalData.EXTERNAL;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.calibrate.CalibrationReport;
@@ -9,6 +12,7 @@ import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.testing.ModelResources;
 import java.nio.file.Files;
@@ -37,6 +41,12 @@ class ReadmeExampleTest {
                 .withExactThreshold(1e8));       // products over 1e8 multiply-adds are estimated by random probing
         Fp16Converter.convert(model, Fp16Options.defaults());  // then FP16, streamed when written
         ModelWriter.write(model, dir.resolve("minilm.pipeline.onnx"));
+
+        // File to file, SLaNC then FP16 (an input with external data has its FP16 data written while SLaNC computes):
+        Path out = dir.resolve("minilm.fp16.onnx");
+        SlancPipeline.Result result = SlancPipeline.run(ModelReader.read(modelFile), modelFile, out,
+                SlancOptions.defaults(), Fp16Options.defaults(), WriteOptions.defaults().withExternalData(EXTERNAL));
+        System.out.print(result.conversion().toText());
         // ---- README example ends ----
 
         Map<String, Integer> expected = Map.of("first", 1, "attention", 6, "mlp", 5, "final", 1);
@@ -56,6 +66,10 @@ class ReadmeExampleTest {
         }
         assertTrue(r.norms().stream().anyMatch(n -> Boolean.TRUE.equals(n.estimated())), "the MLP products are above 1e8");
         assertTrue(Files.exists(dir.resolve("minilm.slanc.json")));
+        assertFalse(result.dataSpooled(), "MiniLM keeps its weights inside the .onnx: nothing to stream ahead");
+        assertEquals(report.blockCounts(), result.calibration().blockCounts());
+        assertTrue(result.conversion().clampCountsComplete());
+        assertTrue(Files.exists(dir.resolve("minilm.fp16.onnx.data")));
         assertTrue(Slanc.calibrate(ModelReader.read(dir.resolve("minilm.slanc.onnx")), SlancOptions.defaults()).alreadyCalibrated());
     }
 }

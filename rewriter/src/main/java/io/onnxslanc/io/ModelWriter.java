@@ -154,12 +154,17 @@ public final class ModelWriter {
     /**
      * Writes the external data file of {@code model} now, into a temp file beside {@code out}, so that it can be
      * produced while other work (SLaNC's arithmetic) goes on; {@link #write(Model, Path, WriteOptions, DataSpool)}
-     * adopts it when the model it writes still has the same external tensors. Null when these options write no
-     * external data for this model. Interrupting the calling thread stops the spool and deletes its file.
+     * adopts it when the model it writes still has the same external tensors. Null (nothing written) when these
+     * options write no external data for this model, or when a tensor cannot name its content
+     * ({@link Tensor#contentKey()}: weights stored inside the .onnx, tensors built in memory), since such a spool
+     * could never be adopted. Interrupting the calling thread stops the spool and deletes its file.
      */
     public static DataSpool spool(Model model, Path out, WriteOptions options) {
         ModelWriter w = new ModelWriter(model, out, options);
         if (!w.external) {
+            return null;
+        }
+        if (!spoolable(model, options)) {
             return null;
         }
         List<Value> weights = externalInitializers(model.graph(), options);
@@ -186,6 +191,15 @@ public final class ModelWriter {
             w.closeQuietly();
             deleteQuietly(w.dataTemp);
         }
+    }
+
+    /**
+     * Whether every tensor that would go to a data file can name its content, so that a {@link DataSpool} of this
+     * model can be adopted by a write of another model read from the same file (not whether it is written with
+     * external data: that also depends on the conversion still to come).
+     */
+    public static boolean spoolable(Model model, WriteOptions options) {
+        return externalInitializers(model.graph(), options).stream().allMatch(v -> v.constant().contentKey().isPresent());
     }
 
     /** The initializers that go to the data file, in the order the proto is built (subgraphs first, as met). */

@@ -71,6 +71,19 @@ class SlancPipelineTest {
     }
 
     @Test
+    void weightsInsideTheOnnxAreNotSpooled(@TempDir Path dir) throws Exception {
+        Path in = dir.resolve("in").resolve("inline.onnx");
+        ModelWriter.write(Transformers.llama(45).model, in); // weights inline: they cannot name their content
+        Path out = dir.resolve("out").resolve("m.onnx");
+        assertEquals(null, ModelWriter.spool(ModelReader.read(in), out, EXTERNAL));
+        assertFalse(Files.exists(out.getParent()) && !files(out.getParent()).isEmpty(), "nothing written");
+        SlancPipeline.Result r = SlancPipeline.run(ModelReader.read(in), in, out, SlancOptions.defaults(),
+                Fp16Options.defaults(), EXTERNAL);
+        assertFalse(r.dataSpooled());
+        assertEquals(List.of("m.onnx", "m.onnx.data"), files(out.getParent()));
+    }
+
+    @Test
     void inlineOutputIsWrittenWithoutSpool(@TempDir Path dir) throws Exception {
         Path in = externalLlama(dir, 42);
         Path out = dir.resolve("out").resolve("inline.onnx");
