@@ -1,14 +1,11 @@
 package io.onnxslanc.cli;
 
-import ai.onnxruntime.OrtEnvironment;
-import ai.onnxruntime.OrtSession;
 import io.onnxslanc.check.emulate.Emulation;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.perplexity.Perplexity;
 import io.onnxslanc.check.perplexity.PerplexityOptions;
 import io.onnxslanc.check.perplexity.PerplexityResult;
-import io.onnxslanc.check.perplexity.SessionFactory;
 import io.onnxslanc.check.perplexity.WindowProtocol;
 import io.onnxslanc.check.tokenize.TextTokenizer;
 import io.onnxslanc.check.tokenize.Tokenizers;
@@ -80,7 +77,8 @@ final class PerplexityCommand implements Callable<Integer> {
                 options = options.withMaxTokens(maxTokens - bosSlots);
             }
             OpenedSession opened = openSession(out);
-            try (Perplexity ppl = Perplexity.open(named(opened))) {
+            // named by the model file, also under emulation, in Perplexity's messages (e.g. an input it cannot feed)
+            try (Perplexity ppl = Perplexity.of(opened, model.toString())) {
                 ppl.declaredVocab().ifPresent(tok::checkVocab);
                 out.println("model " + model + " on " + opened.info().summary());
                 PerplexityResult r = ppl.evaluate(tok, content, protocol, options);
@@ -95,26 +93,9 @@ final class PerplexityCommand implements Callable<Integer> {
                     rep.write(json);
                 }
                 out.println(r.line());
-            } finally {
-                opened.options().close();
             }
         }
         return 0;
-    }
-
-    /** The opened session, named by the model file in the messages of Perplexity (e.g. an input it cannot feed). */
-    private SessionFactory named(OpenedSession opened) {
-        return new SessionFactory() {
-            @Override
-            public OrtSession create(OrtEnvironment env) {
-                return opened.session();
-            }
-
-            @Override
-            public String description() {
-                return model.toString();
-            }
-        };
     }
 
     private OpenedSession openSession(PrintWriter out) {

@@ -17,7 +17,8 @@ import java.util.Map;
 /**
  * Makes ORT sessions with one execution-provider choice, one optimisation level (default BASIC, so that FP32
  * and FP16 variants get the same fusions) and pass-through CUDA provider options
- * (e.g. enable_skip_layer_norm_strict_mode=1) and session config entries.
+ * (e.g. enable_skip_layer_norm_strict_mode=1) and session config entries. Every check (parity, emulation, norm
+ * probes, perplexity) opens its sessions here, so that one command-line choice of provider applies to all of them.
  */
 public final class SessionFactory {
 

@@ -8,6 +8,9 @@ import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
+import io.onnxslanc.check.ep.OpenedSession;
+import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.tokenize.TextTokenizer;
 import java.nio.DoubleBuffer;
 import java.nio.FloatBuffer;
@@ -26,27 +29,38 @@ public final class Perplexity implements AutoCloseable {
     static final String LOGITS = "logits";
 
     private final OrtEnvironment env;
+    private final OpenedSession opened;
     private final OrtSession session;
     private final String model;
     private final CausalLmInputs inputs;
     private final String logitsName;
 
-    private Perplexity(OrtEnvironment env, OrtSession session, String model) throws OrtException {
-        this.env = env;
-        this.session = session;
+    private Perplexity(OpenedSession opened, String model) throws OrtException {
+        this.env = OrtEnvironment.getEnvironment();
+        this.opened = opened;
+        this.session = opened.session();
         this.model = model;
         this.inputs = new CausalLmInputs(session.getInputInfo(), model);
         this.logitsName = logitsOutput(session.getOutputInfo(), model);
     }
 
-    /** Opens the model; the returned object owns the session. */
-    public static Perplexity open(SessionFactory factory) throws OrtException {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
-        OrtSession session = factory.create(env);
+    /**
+     * Opens {@code source} with {@code factory} ({@link SessionFactory#cpu()} gives BASIC optimisation, so that an
+     * FP32 model and its FP16 variant are fused alike); messages name the model by the source's label.
+     */
+    public static Perplexity open(ModelSource source, SessionFactory factory) throws OrtException {
+        return of(factory.open(source), source.label());
+    }
+
+    /**
+     * Evaluates a session opened elsewhere (e.g. an FP16 emulation) and takes ownership of it, also when this
+     * throws; {@code model} names the model in messages.
+     */
+    public static Perplexity of(OpenedSession opened, String model) throws OrtException {
         try {
-            return new Perplexity(env, session, factory.description());
+            return new Perplexity(opened, model);
         } catch (OrtException | RuntimeException e) {
-            session.close();
+            opened.close();
             throw e;
         }
     }
@@ -218,8 +232,9 @@ public final class Perplexity implements AutoCloseable {
         }
     }
 
+    /** Closes the session and its options. */
     @Override
-    public void close() throws OrtException {
-        session.close();
+    public void close() {
+        opened.close();
     }
 }

@@ -28,7 +28,7 @@ final class BigramModels {
     }
 
     /** input_ids -> Gather(bigram) -> logits. */
-    static byte[] plain(float[][] bigram, int idType) {
+    static ModelProto plain(float[][] bigram, int idType) {
         GraphProto.Builder g = GraphProto.newBuilder().setName("bigram")
                 .addInput(input("input_ids", idType, "batch", "sequence"))
                 .addInitializer(table("bigram", bigram, FLOAT))
@@ -38,7 +38,7 @@ final class BigramModels {
     }
 
     /** Like a real decoder export: input_ids, attention_mask, position_ids and one past key input. */
-    static byte[] withDecoderInputs(float[][] bigram, float[][] positional, int floatType) {
+    static ModelProto withDecoderInputs(float[][] bigram, float[][] positional, int floatType) {
         int kvHeads = 2;
         int headDim = 4;
         GraphProto.Builder g = GraphProto.newBuilder().setName("bigram_decoder")
@@ -67,7 +67,7 @@ final class BigramModels {
     }
 
     /** The plain model with one more input that a perplexity tool cannot know how to fill. */
-    static byte[] withImageInput(float[][] bigram) {
+    static ModelProto withImageInput(float[][] bigram) {
         GraphProto.Builder g = GraphProto.newBuilder().setName("bigram_vision")
                 .addInput(input("input_ids", INT64, "batch", "sequence"))
                 .addInput(input("pixel_values", FLOAT, "batch", 3, 8, 8))
@@ -79,10 +79,10 @@ final class BigramModels {
         return model(g);
     }
 
-    private static byte[] model(GraphProto.Builder graph) {
+    private static ModelProto model(GraphProto.Builder graph) {
         return ModelProto.newBuilder().setIrVersion(8).setProducerName("onnx-slanc-test")
                 .addOpsetImport(OperatorSetIdProto.newBuilder().setDomain("").setVersion(17))
-                .setGraph(graph).build().toByteArray();
+                .setGraph(graph).build();
     }
 
     private static NodeProto.Builder node(String op, String[] inputs, String output) {

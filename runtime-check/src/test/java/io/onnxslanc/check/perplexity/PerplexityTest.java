@@ -6,8 +6,11 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.OrtException;
+import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.TestData;
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
+import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.util.OptionalInt;
 import java.util.Random;
@@ -61,11 +64,11 @@ class PerplexityTest {
         return total;
     }
 
-    static Perplexity open(byte[] model) throws OrtException {
-        return Perplexity.open(SessionFactory.fromBytes(model, "bigram.onnx", SessionFactory::defaultOptions));
+    static Perplexity open(ModelProto model) throws OrtException {
+        return Perplexity.open(ModelSource.of("bigram.onnx", model), SessionFactory.cpu());
     }
 
-    static PerplexityResult run(byte[] model, boolean bos, WindowProtocol protocol, PerplexityOptions options)
+    static PerplexityResult run(ModelProto model, boolean bos, WindowProtocol protocol, PerplexityOptions options)
             throws OrtException {
         try (Perplexity p = open(model)) {
             return p.evaluate(TOKENS, bos ? OptionalInt.of(BOS) : OptionalInt.empty(), protocol, options);
@@ -79,7 +82,7 @@ class PerplexityTest {
         assertEquals(Math.exp(expectedNll / scored), r.perplexity(), 1e-9 * r.perplexity(), r.protocol());
     }
 
-    static final byte[] DECODER = BigramModels.withDecoderInputs(BIGRAM, POSITIONAL, BigramModels.FLOAT);
+    static final ModelProto DECODER = BigramModels.withDecoderInputs(BIGRAM, POSITIONAL, BigramModels.FLOAT);
 
     @Test
     void nonOverlappingWithBos() throws OrtException {
@@ -155,7 +158,7 @@ class PerplexityTest {
 
     @Test
     void fp16ModelWithFp16PastAndLogits() throws OrtException {
-        byte[] fp16 = BigramModels.withDecoderInputs(BIGRAM, POSITIONAL, BigramModels.FLOAT16);
+        ModelProto fp16 = BigramModels.withDecoderInputs(BIGRAM, POSITIONAL, BigramModels.FLOAT16);
         PerplexityResult r = run(fp16, true, WindowProtocol.sliding(4, 2), PerplexityOptions.defaults());
         int[] targets = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9};
         int[] starts = {0, 0, 0, 0, 2, 2, 4, 4, 6, 6};

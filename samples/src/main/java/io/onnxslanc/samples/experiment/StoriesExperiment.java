@@ -64,7 +64,7 @@ final class StoriesExperiment {
             double fp32 = Double.NaN;
             for (Variant v : Variant.values()) {
                 progress.accept("stories260K c = " + c + ": " + v.label());
-                PerplexityResult r = perplexity(fm.open(v, factory));
+                PerplexityResult r = perplexity(fm.open(v, factory), fm.file(v));
                 if (v == Variant.FP32) {
                     fp32 = r.perplexity();
                 }
@@ -90,20 +90,18 @@ final class StoriesExperiment {
     private ExperimentResult.Diagnostic diagnose(FactorModels fm, Path dir, double fp32) {
         progress.accept("stories260K c = " + fm.factor + ": diagnostic, first norm scaled from the embedding");
         fm.prepareDiagnostic(dir, "stories260K");
-        PerplexityResult r = perplexity(fm.openDiagnostic(factory));
+        PerplexityResult r = perplexity(fm.openDiagnostic(factory), fm.diagnostic);
         List<NormStats> probe = fm.probeDiagnostic(probeInputs, factory);
         return new ExperimentResult.Diagnostic("stories260K", fm.factor, fm.diagnosticScale, r.perplexity(),
                 (r.perplexity() - fp32) / fp32, FactorModels.overflowing(probe), probe.size());
     }
 
-    /** Evaluates and closes the session. */
-    private PerplexityResult perplexity(OpenedSession s) {
-        try (Perplexity p = Perplexity.open(env -> s.session())) {
+    /** Evaluates and closes the session; messages name {@code model}, the file it was opened from. */
+    private PerplexityResult perplexity(OpenedSession s, Path model) {
+        try (Perplexity p = Perplexity.of(s, model.toString())) {
             return p.evaluate(tokens, bos, protocol, pplOptions);
         } catch (OrtException e) {
             throw new IllegalStateException("ONNX Runtime failed: " + e.getMessage(), e);
-        } finally {
-            s.options().close();
         }
     }
 

@@ -8,11 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.check.perplexity.Perplexity;
 import io.onnxslanc.check.perplexity.PerplexityOptions;
 import io.onnxslanc.check.perplexity.PerplexityResult;
-import io.onnxslanc.check.perplexity.SessionFactory;
 import io.onnxslanc.check.perplexity.WindowProtocol;
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
 import io.onnxslanc.check.tokenize.Utf8Text;
@@ -85,7 +86,7 @@ class Stories260kFp16Test {
 
     /** The perplexity CLI's protocol: windows of 512 positions, BOS + 511 tokens, only the first window. */
     private static PerplexityResult perplexity(Path model) throws Exception {
-        try (Perplexity ppl = Perplexity.open(SessionFactory.cpu(model))) {
+        try (Perplexity ppl = Perplexity.open(ModelSource.file(model), SessionFactory.cpu())) {
             PerplexityResult r = ppl.evaluate(tokens, OptionalInt.of(Llama2cTokenizer.BOS),
                     WindowProtocol.nonOverlapping(POSITIONS - 1), PerplexityOptions.defaults().withMaxTokens(POSITIONS - 1));
             assertEquals(POSITIONS - 1, r.tokensScored());
