@@ -1,5 +1,7 @@
 package io.onnxslanc.convert;
 
+import io.onnxslanc.ir.FloatBits;
+
 /**
  * Scalar conversions between float32 and the two 16-bit float formats, done on the bit patterns.
  *
@@ -93,19 +95,9 @@ public final class HalfFloats {
         return (significand + (1 << (shift - 1)) - 1 + lowestKeptBit) >>> shift;
     }
 
-    /** FP16 bits to float32 bits (exact; NaN payloads are kept, shifted into the top mantissa bits). */
+    /** FP16 bits to float32 bits (exact; NaN payloads are kept): {@link FloatBits#halfToFloatBits}. */
     public static int halfToFloatBits(short h) {
-        int bits = h & 0xFFFF;
-        int sign = (bits & 0x8000) << 16;
-        int abs = bits & 0x7FFF;
-        if (Integer.compareUnsigned(abs - 0x0400, HALF_INFINITY - 0x0400) < 0) {
-            return sign | ((abs << 13) + ((127 - 15) << 23)); // normal: rebias the exponent
-        }
-        if (abs >= HALF_INFINITY) {
-            return sign | FLOAT_EXPONENT_MASK | ((abs & 0x03FF) << 13); // infinity or NaN
-        }
-        // Zero or subnormal m * 2^-24: exact in float32, so let the hardware normalise it.
-        return sign | Float.floatToRawIntBits(abs * 0x1p-24f);
+        return FloatBits.halfToFloatBits(h);
     }
 
     /** Float32 to BF16 bits, round to nearest even; NaN becomes the canonical quiet NaN 0x7FC0. */

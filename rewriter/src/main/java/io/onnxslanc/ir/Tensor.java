@@ -63,7 +63,7 @@ public interface Tensor {
                 case FLOAT -> b.getFloat(i * 4);
                 case DOUBLE -> b.getDouble(i * 8);
                 case FLOAT16 -> FloatBits.halfToFloat(b.getShort(i * 2));
-                case BFLOAT16 -> Float.intBitsToFloat((b.getShort(i * 2) & 0xffff) << 16);
+                case BFLOAT16 -> FloatBits.bfloat16ToFloat(b.getShort(i * 2));
                 case INT64 -> b.getLong(i * 8);
                 case INT32 -> b.getInt(i * 4);
                 default -> throw new IllegalStateException("not a numeric tensor: " + dataType());

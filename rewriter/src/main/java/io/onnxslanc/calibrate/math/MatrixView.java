@@ -1,5 +1,7 @@
 package io.onnxslanc.calibrate.math;
 
+import io.onnxslanc.ir.FloatBits;
+
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.FloatBuffer;
@@ -54,8 +56,8 @@ public final class MatrixView implements BlockSource {
 
     static {
         for (int bits = 0; bits < 65536; bits++) {
-            HALF_TO_FLOAT[bits] = halfToFloat((short) bits);
-            BFLOAT16_TO_FLOAT[bits] = bfloat16ToFloat((short) bits);
+            HALF_TO_FLOAT[bits] = FloatBits.halfToFloat((short) bits);
+            BFLOAT16_TO_FLOAT[bits] = FloatBits.bfloat16ToFloat((short) bits);
         }
     }
 
@@ -280,8 +282,8 @@ public final class MatrixView implements BlockSource {
     private float decode(int index) {
         return switch (type) {
             case FLOAT32 -> floats.get(index);
-            case FLOAT16 -> halfToFloat(shorts.get(index));
-            case BFLOAT16 -> bfloat16ToFloat(shorts.get(index));
+            case FLOAT16 -> FloatBits.halfToFloat(shorts.get(index));
+            case BFLOAT16 -> FloatBits.bfloat16ToFloat(shorts.get(index));
         };
     }
 
@@ -338,26 +340,6 @@ public final class MatrixView implements BlockSource {
         int sc = storedIndex % storedCols;
         return new IllegalArgumentException("weight '" + name + "' contains " + (Float.isNaN(value) ? "NaN" : value)
                 + " at stored element [" + sr + ", " + sc + "] of [" + storedRows + " x " + storedCols + "] " + type);
-    }
-
-    /** IEEE binary16 to float; exact (every half is a float). */
-    static float halfToFloat(short h) {
-        int exponent = (h >>> 10) & 0x1f;
-        int mantissa = h & 0x3ff;
-        float magnitude;
-        if (exponent == 0) {
-            magnitude = mantissa * 0x1p-24f; // zero and subnormals: mantissa * 2^-24, exact
-        } else if (exponent == 0x1f) {
-            magnitude = mantissa == 0 ? Float.POSITIVE_INFINITY : Float.NaN;
-        } else {
-            magnitude = Float.intBitsToFloat(((exponent + 112) << 23) | (mantissa << 13)); // rebias 15 -> 127
-        }
-        return h < 0 ? -magnitude : magnitude;
-    }
-
-    /** bfloat16 is the upper half of a float32. */
-    static float bfloat16ToFloat(short b) {
-        return Float.intBitsToFloat((b & 0xffff) << 16);
     }
 
     @Override
