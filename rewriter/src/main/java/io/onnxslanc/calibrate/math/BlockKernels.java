@@ -151,12 +151,14 @@ final class BlockKernels {
     static final int GRAM_LINES_PER_TASK = 256;
 
     /**
-     * y = sum over stored lines l of weight_l * l (l . x), one decoding pass: each stored line (a math row of a
-     * row-major view, a math column of a transposed view) is decoded once and used twice from cache. That is
-     * y = A^T A x (length cols, weights must be null) for row-major storage, and y = A diag(weight) A^T x
-     * (length rows, weights null = 1) for column-major storage. Half the reading of a multiply by A then A^T.
+     * y = sum over stored lines l of weight_l * l (l . x), one reading pass: each stored line (a stored row: a math
+     * row of a row-major view, a math column of a transposed view) is read once as float32 and used twice from
+     * cache, with double sums. That is y = A^T A x (length cols, weights must be null) for row-major storage, and
+     * y = A diag(weight) A^T x (length rows, weights null = 1) for column-major storage. Half the reading of a
+     * multiply by A then A^T, and no decoding to double (which cost as much as the arithmetic). Lines are read
+     * unchecked: call {@link MatrixView#checkFinite()} once before.
      */
-    static void gramVector(BlockSource a, double[] weights, double[] x, double[] y, WorkerPool pool) {
+    static void gramVector(MatrixView a, double[] weights, double[] x, double[] y, WorkerPool pool) {
         boolean columnLines = a.columnMajorStorage();
         int count = columnLines ? a.cols() : a.rows();
         int length = columnLines ? a.rows() : a.cols();
@@ -165,45 +167,10 @@ final class BlockKernels {
         }
         int tasks = (count + GRAM_LINES_PER_TASK - 1) / GRAM_LINES_PER_TASK;
         double[][] partial = new double[tasks][];
-        if (a instanceof MatrixView view && view.storesFloat32()) {
-            // float32 lines are used as stored: decoding them to double first cost as much as the arithmetic
-            pool.run(tasks, t -> partial[t] = gramFloatLines(view, weights, x, length, t * GRAM_LINES_PER_TASK,
-                    Math.min(count, (t + 1) * GRAM_LINES_PER_TASK)));
-            sumInto(partial, y, length);
-            return;
-        }
-        pool.run(tasks, t -> {
-            double[] lines = lines(VECTOR_LINES * length);
-            double[] sum = new double[length];
-            int l1 = Math.min(count, (t + 1) * GRAM_LINES_PER_TASK);
-            for (int l = t * GRAM_LINES_PER_TASK; l < l1; l += VECTOR_LINES) {
-                int h = Math.min(VECTOR_LINES, l1 - l);
-                if (columnLines) {
-                    a.copyBlockColumnMajor(0, length, l, l + h, lines);
-                } else {
-                    a.copyBlock(l, l + h, 0, length, lines);
-                }
-                if (h == 4) {
-                    gramFour(lines, length, x, weights, l, sum);
-                } else {
-                    for (int r = 0; r < h; r++) {
-                        double c = dot(lines, r * length, x, length) * (weights == null ? 1.0 : weights[l + r]);
-                        int off = r * length;
-                        for (int i = 0; i < length; i++) {
-                            sum[i] += lines[off + i] * c;
-                        }
-                    }
-                }
-            }
-            partial[t] = sum;
-        });
-        sumInto(partial, y, length);
-    }
-
-    /** y = the task sums added in task order (a fixed order, whatever the thread count). */
-    private static void sumInto(double[][] partial, double[] y, int length) {
-        System.arraycopy(partial[0], 0, y, 0, length);
-        for (int t = 1; t < partial.length; t++) {
+        pool.run(tasks, t -> partial[t] = gramLines(a, weights, x, length, t * GRAM_LINES_PER_TASK,
+                Math.min(count, (t + 1) * GRAM_LINES_PER_TASK)));
+        System.arraycopy(partial[0], 0, y, 0, length); // task sums in task order: the same for any thread count
+        for (int t = 1; t < tasks; t++) {
             double[] sum = partial[t];
             for (int i = 0; i < length; i++) {
                 y[i] += sum[i];
@@ -211,8 +178,8 @@ final class BlockKernels {
         }
     }
 
-    /** The {@link #gramVector} sum over stored float32 lines [l0, l1) (a line is a stored row either way). */
-    private static double[] gramFloatLines(MatrixView a, double[] weights, double[] x, int length, int l0, int l1) {
+    /** The {@link #gramVector} sum over stored lines [l0, l1). */
+    private static double[] gramLines(MatrixView a, double[] weights, double[] x, int length, int l0, int l1) {
         float[] lines = FLOAT_LINES.get();
         if (lines.length < VECTOR_LINES * length) {
             lines = new float[VECTOR_LINES * length];
@@ -241,30 +208,8 @@ final class BlockKernels {
         return sum;
     }
 
-    /** {@link #gramFour} on float32 lines, accumulating in double. */
-    private static void gramFour(float[] lines, int n, double[] x, double[] weights, int first, double[] sum) {
-        int o1 = n, o2 = 2 * n, o3 = 3 * n;
-        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-        for (int i = 0; i < n; i++) {
-            double xi = x[i];
-            s0 += lines[i] * xi;
-            s1 += lines[o1 + i] * xi;
-            s2 += lines[o2 + i] * xi;
-            s3 += lines[o3 + i] * xi;
-        }
-        if (weights != null) {
-            s0 *= weights[first];
-            s1 *= weights[first + 1];
-            s2 *= weights[first + 2];
-            s3 *= weights[first + 3];
-        }
-        for (int i = 0; i < n; i++) {
-            sum[i] += lines[i] * s0 + lines[o1 + i] * s1 + lines[o2 + i] * s2 + lines[o3 + i] * s3;
-        }
-    }
-
     /** Four lines at once: four dot products sharing the reads of x, then one fused update of the sum. */
-    private static void gramFour(double[] lines, int n, double[] x, double[] weights, int first, double[] sum) {
+    private static void gramFour(float[] lines, int n, double[] x, double[] weights, int first, double[] sum) {
         int o1 = n, o2 = 2 * n, o3 = 3 * n;
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         for (int i = 0; i < n; i++) {

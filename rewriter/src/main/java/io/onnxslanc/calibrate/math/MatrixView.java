@@ -287,11 +287,6 @@ public final class MatrixView implements BlockSource {
         };
     }
 
-    /** Whether {@link #readStoredFloats} applies: float32 storage, read without decoding. */
-    boolean storesFloat32() {
-        return type == ElementType.FLOAT32;
-    }
-
     /** Stored rows (the "lines" a one-pass kernel walks, whatever the orientation of the view). */
     int storedRows() {
         return storedRows;
@@ -302,34 +297,36 @@ public final class MatrixView implements BlockSource {
     }
 
     /**
-     * Raw stored floats [storedIndex, storedIndex + len) into dst[off...], with no finiteness check: for kernels
-     * that read a float32 weight many times, after one {@link #checkFinite()}.
+     * Stored elements [storedIndex, storedIndex + len) as float32 into dst[off...] (float16 and bfloat16 widen
+     * exactly), with no finiteness check: for kernels that read a weight many times, after one
+     * {@link #checkFinite()}.
      */
     void readStoredFloats(int storedIndex, int len, float[] dst, int off) {
-        floats.get(storedIndex, dst, off, len);
+        if (type == ElementType.FLOAT32) {
+            floats.get(storedIndex, dst, off, len);
+            return;
+        }
+        float[] table = type == ElementType.FLOAT16 ? HALF_TO_FLOAT : BFLOAT16_TO_FLOAT;
+        short[] bits = SHORT_RUN.get();
+        for (int start = 0; start < len; start += bits.length) {
+            int n = Math.min(bits.length, len - start);
+            shorts.get(storedIndex + start, bits, 0, n);
+            for (int k = 0; k < n; k++) {
+                dst[off + start + k] = table[bits[k] & 0xffff];
+            }
+        }
     }
 
     /** One pass over the weight; throws the message of the block copies for the first NaN or infinity. */
     void checkFinite() {
         long total = (long) storedRows * storedCols;
-        if (type == ElementType.FLOAT32) {
-            float[] run = FLOAT_RUN.get();
-            for (long start = 0; start < total; start += run.length) {
-                int n = (int) Math.min(run.length, total - start);
-                floats.get((int) start, run, 0, n);
-                for (int k = 0; k < n; k++) {
-                    if (!Float.isFinite(run[k])) {
-                        throw nonFinite((int) start + k, run[k]);
-                    }
-                }
-            }
-            return;
-        }
-        for (int r = 0; r < storedRows; r++) {
-            for (int c = 0; c < storedCols; c++) {
-                float v = decode(r * storedCols + c);
-                if (!Float.isFinite(v)) {
-                    throw nonFinite(r * storedCols + c, v);
+        float[] run = FLOAT_RUN.get();
+        for (long start = 0; start < total; start += run.length) {
+            int n = (int) Math.min(run.length, total - start);
+            readStoredFloats((int) start, n, run, 0);
+            for (int k = 0; k < n; k++) {
+                if (!Float.isFinite(run[k])) {
+                    throw nonFinite((int) start + k, run[k]);
                 }
             }
         }

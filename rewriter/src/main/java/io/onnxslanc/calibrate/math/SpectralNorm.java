@@ -42,9 +42,7 @@ final class SpectralNorm {
 
     /** At most min(maxIterations, dimension) Lanczos steps; see {@link #stepLimit}. */
     static Result compute(MatrixView w, double[] gamma, double tolerance, int maxIterations, long seed, WorkerPool pool) {
-        if (w.storesFloat32()) {
-            w.checkFinite(); // the float32 passes below read the weight unchecked
-        }
+        w.checkFinite(); // the passes below read the weight unchecked
         boolean columnLines = w.columnMajorStorage();
         int dim = columnLines ? w.rows() : w.cols();
         double[] lineWeights = null;

@@ -11,6 +11,12 @@ final class ReferenceMath {
     private ReferenceMath() {
     }
 
+    /** expected == actual within a relative tolerance, with the relative difference in the message. */
+    static void assertRelative(double expected, double actual, double tolerance) {
+        org.junit.jupiter.api.Assertions.assertEquals(expected, actual, tolerance * Math.abs(expected),
+                () -> "expected " + expected + ", got " + actual + " (relative " + (actual - expected) / expected + ")");
+    }
+
     /** Random matrix with float-representable entries (so the float views hold exactly these values). */
     static double[][] randomMatrix(Random random, int rows, int cols, double scale) {
         double[][] m = new double[rows][cols];

@@ -17,11 +17,6 @@ class SlancScalesExactTest {
     private static final SlancScales.Options EXACT = SlancScales.Options.defaults().alwaysExact()
             .withPowerTolerance(1e-13).withPowerMaxIterations(5000).withThreads(2);
 
-    private static void assertRelative(double expected, double actual, double tolerance) {
-        assertEquals(expected, actual, tolerance * Math.abs(expected),
-                () -> "expected " + expected + ", got " + actual + " (relative " + (actual - expected) / expected + ")");
-    }
-
     @ParameterizedTest(name = "d={0} heads={1} kv={2} headDim={3} transposedStorage={4} gamma={5} residual={6}")
     @CsvSource({
             "16, 4, 4, 4, true, true, true",
@@ -45,7 +40,7 @@ class SlancScalesExactTest {
         ScaleResult result = SlancScales.attention(ReferenceMath.view("wv", wv, transposedStorage),
                 ReferenceMath.view("wo", wo, !transposedStorage), gamma, nHeads, nKvHeads, EXACT.withResidual(residual));
 
-        assertRelative(expected, result.scale(), TOLERANCE);
+        ReferenceMath.assertRelative(expected, result.scale(), TOLERANCE);
         assertFalse(result.estimated());
         assertEquals(0, result.probes());
         assertEquals(0.0, result.relativeStdError());
@@ -66,7 +61,7 @@ class SlancScalesExactTest {
         double expected = ReferenceMath.attention(wv, wo, null, nHeads, nKv, true);
         double actual = SlancScales.attention(ReferenceMath.view("wv", wv, false), ReferenceMath.view("wo", wo, false),
                 null, nHeads, nKv, EXACT).scale();
-        assertRelative(expected, actual, TOLERANCE);
+        ReferenceMath.assertRelative(expected, actual, TOLERANCE);
         assertTrue(Math.abs(tiledValue - expected) > 1e-3 * expected, "test matrices must tell tiling from interleaving");
     }
 
@@ -88,7 +83,7 @@ class SlancScalesExactTest {
         ScaleResult result = SlancScales.plainMlp(ReferenceMath.view("w1", w1, transposedStorage),
                 ReferenceMath.view("w2", w2, transposedStorage), gamma, EXACT.withResidual(residual));
 
-        assertRelative(expected, result.scale(), TOLERANCE);
+        ReferenceMath.assertRelative(expected, result.scale(), TOLERANCE);
         assertFalse(result.estimated());
     }
 
@@ -114,7 +109,7 @@ class SlancScalesExactTest {
                 ReferenceMath.view("up", up, transposedStorage), ReferenceMath.view("down", down, transposedStorage),
                 gamma, EXACT);
 
-        assertRelative(expected, result.scale(), TOLERANCE);
+        ReferenceMath.assertRelative(expected, result.scale(), TOLERANCE);
         assertTrue(result.powerIterations() > 0);
     }
 
@@ -131,7 +126,7 @@ class SlancScalesExactTest {
                 ReferenceMath.view("down", down, true), gamma, SlancScales.Options.defaults().alwaysExact());
         // Ritz values approach sigma_1^2 from below: never above the truth, within 1e-4 with the default settings
         assertTrue(result.scale() <= expected * (1 + 1e-12), "the Lanczos Ritz value must not overshoot");
-        assertRelative(expected, result.scale(), 1e-4);
+        ReferenceMath.assertRelative(expected, result.scale(), 1e-4);
         assertTrue(result.powerResidual() >= 0 && result.powerResidual() < 1, "residual " + result.powerResidual());
     }
 
@@ -148,7 +143,7 @@ class SlancScalesExactTest {
         double[][] wv = new double[d][d];
         ScaleResult attention = SlancScales.attention(ReferenceMath.view("wv", wv, false), ReferenceMath.view("wo", wv, false),
                 null, 2, 2, EXACT);
-        assertRelative(Math.sqrt(d), attention.scale(), 1e-15);
+        ReferenceMath.assertRelative(Math.sqrt(d), attention.scale(), 1e-15);
     }
 
     @Test
