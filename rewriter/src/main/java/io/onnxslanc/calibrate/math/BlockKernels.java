@@ -53,75 +53,91 @@ final class BlockKernels {
         int m = a.rows();
         int n = a.cols();
         if (!a.columnMajorStorage()) {
-            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-            pool.run(tasks, t -> {
-                double[] lines = lines(VECTOR_LINES * n);
-                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
-                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
-                    int h = Math.min(VECTOR_LINES, r1 - i);
-                    a.copyBlock(i, i + h, 0, n, lines);
-                    for (int r = 0; r < h; r++) {
-                        y[i + r] = dot(lines, r * n, x, n);
-                    }
+            overRowBlocks(a, pool, (i, h, lines) -> {
+                for (int r = 0; r < h; r++) {
+                    y[i + r] = dot(lines, r * n, x, n);
                 }
             });
             return;
         }
-        int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
-        double[][] partial = new double[tasks][];
-        pool.run(tasks, t -> {
-            double[] lines = lines(VECTOR_LINES * m);
-            double[] sum = new double[m];
-            int c1 = Math.min(n, (t + 1) * COLUMNS_PER_TASK);
-            for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
-                int w = Math.min(VECTOR_LINES, c1 - j);
-                a.copyBlockColumnMajor(0, m, j, j + w, lines);
-                if (w == 4) {
-                    double x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
-                    for (int i = 0; i < m; i++) {
-                        sum[i] += lines[i] * x0 + lines[m + i] * x1 + lines[2 * m + i] * x2 + lines[3 * m + i] * x3;
-                    }
-                } else {
-                    for (int c = 0; c < w; c++) {
-                        double xc = x[j + c];
-                        for (int i = 0; i < m; i++) {
-                            sum[i] += lines[c * m + i] * xc;
-                        }
-                    }
+        double[] sum = overColumnBlocks(a, pool, (j, w, lines, partial) -> {
+            if (w == 4) {
+                double x0 = x[j], x1 = x[j + 1], x2 = x[j + 2], x3 = x[j + 3];
+                for (int i = 0; i < m; i++) {
+                    partial[i] += lines[i] * x0 + lines[m + i] * x1 + lines[2 * m + i] * x2 + lines[3 * m + i] * x3;
+                }
+                return;
+            }
+            for (int c = 0; c < w; c++) {
+                double xc = x[j + c];
+                for (int i = 0; i < m; i++) {
+                    partial[i] += lines[c * m + i] * xc;
                 }
             }
-            partial[t] = sum;
         });
-        System.arraycopy(partial[0], 0, y, 0, m);
-        for (int t = 1; t < tasks; t++) {
-            double[] sum = partial[t];
-            for (int i = 0; i < m; i++) {
-                y[i] += sum[i];
-            }
-        }
+        System.arraycopy(sum, 0, y, 0, m);
     }
 
     /** ||a_i||^2 for every math row i, one pass in storage order (fixed partial sums: thread-count independent). */
     static double[] rowSquaredNorms(BlockSource a, WorkerPool pool) {
         int m = a.rows();
         int n = a.cols();
-        double[] norms = new double[m];
         if (!a.columnMajorStorage()) {
-            int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
-            pool.run(tasks, t -> {
-                double[] lines = lines(VECTOR_LINES * n);
-                int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
-                for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
-                    int h = Math.min(VECTOR_LINES, r1 - i);
-                    a.copyBlock(i, i + h, 0, n, lines);
-                    for (int r = 0; r < h; r++) {
-                        norms[i + r] = dot(lines, r * n, lines, r * n, n);
-                    }
+            double[] norms = new double[m];
+            overRowBlocks(a, pool, (i, h, lines) -> {
+                for (int r = 0; r < h; r++) {
+                    norms[i + r] = dot(lines, r * n, lines, r * n, n);
                 }
             });
             return norms;
         }
+        return overColumnBlocks(a, pool, (j, w, lines, partial) -> {
+            for (int c = 0; c < w; c++) {
+                int off = c * m;
+                for (int i = 0; i < m; i++) {
+                    partial[i] += lines[off + i] * lines[off + i];
+                }
+            }
+        });
+    }
+
+    /** Rows [first, first + count) of a row-major view, decoded row after row into {@code lines}. */
+    private interface RowBlock {
+        void accept(int first, int count, double[] lines);
+    }
+
+    /** Columns [first, first + count) of a column-major view, decoded column after column; adds into {@code sum}. */
+    private interface ColumnBlock {
+        void accept(int first, int count, double[] lines, double[] sum);
+    }
+
+    /** Walks a row-major view in blocks of {@value #VECTOR_LINES} rows, {@link #ROWS_PER_TASK} rows per task. */
+    private static void overRowBlocks(BlockSource a, WorkerPool pool, RowBlock f) {
+        int m = a.rows();
+        int n = a.cols();
+        int tasks = (m + ROWS_PER_TASK - 1) / ROWS_PER_TASK;
+        pool.run(tasks, t -> {
+            double[] lines = lines(VECTOR_LINES * n);
+            int r1 = Math.min(m, (t + 1) * ROWS_PER_TASK);
+            for (int i = t * ROWS_PER_TASK; i < r1; i += VECTOR_LINES) {
+                int h = Math.min(VECTOR_LINES, r1 - i);
+                a.copyBlock(i, i + h, 0, n, lines);
+                f.accept(i, h, lines);
+            }
+        });
+    }
+
+    /**
+     * Walks a column-major view in blocks of {@value #VECTOR_LINES} columns; each task of {@link #COLUMNS_PER_TASK}
+     * columns sums into its own vector of length rows, and those are added in task order (thread-count independent).
+     */
+    private static double[] overColumnBlocks(BlockSource a, WorkerPool pool, ColumnBlock f) {
+        int m = a.rows();
+        int n = a.cols();
         int tasks = (n + COLUMNS_PER_TASK - 1) / COLUMNS_PER_TASK;
+        if (tasks == 0) {
+            return new double[m];
+        }
         double[][] partial = new double[tasks][];
         pool.run(tasks, t -> {
             double[] lines = lines(VECTOR_LINES * m);
@@ -130,21 +146,17 @@ final class BlockKernels {
             for (int j = t * COLUMNS_PER_TASK; j < c1; j += VECTOR_LINES) {
                 int w = Math.min(VECTOR_LINES, c1 - j);
                 a.copyBlockColumnMajor(0, m, j, j + w, lines);
-                for (int c = 0; c < w; c++) {
-                    int off = c * m;
-                    for (int i = 0; i < m; i++) {
-                        sum[i] += lines[off + i] * lines[off + i];
-                    }
-                }
+                f.accept(j, w, lines, sum);
             }
             partial[t] = sum;
         });
-        for (double[] sum : partial) {
+        double[] total = partial[0];
+        for (int t = 1; t < tasks; t++) {
             for (int i = 0; i < m; i++) {
-                norms[i] += sum[i];
+                total[i] += partial[t][i];
             }
         }
-        return norms;
+        return total;
     }
 
     /** Stored lines per task of {@link #gramVector}: fixed, so the summation order is the same for any thread count. */

@@ -223,38 +223,11 @@ public final class MatrixView implements BlockSource {
      * Bulk-copies the run first: per-element buffer access costs several times more than the arithmetic.
      */
     private void readRun(int index, int len, double[] dst, int off, int stride) {
-        if (type == ElementType.FLOAT32) {
-            float[] run = FLOAT_RUN.get();
-            for (int start = 0; start < len; start += run.length) {
-                int n = Math.min(run.length, len - start);
-                floats.get(index + start, run, 0, n);
-                store(run, n, dst, off + start * stride, stride, index + start);
-            }
-            return;
-        }
-        float[] table = type == ElementType.FLOAT16 ? HALF_TO_FLOAT : BFLOAT16_TO_FLOAT;
-        short[] bits = SHORT_RUN.get();
-        for (int start = 0; start < len; start += bits.length) {
-            int n = Math.min(bits.length, len - start);
-            shorts.get(index + start, bits, 0, n);
-            int d = off + start * stride;
-            if (stride == 1) {
-                for (int k = 0; k < n; k++) {
-                    float v = table[bits[k] & 0xffff];
-                    if (!Float.isFinite(v)) {
-                        throw nonFinite(index + start + k, v);
-                    }
-                    dst[d + k] = v;
-                }
-            } else {
-                for (int k = 0; k < n; k++, d += stride) {
-                    float v = table[bits[k] & 0xffff];
-                    if (!Float.isFinite(v)) {
-                        throw nonFinite(index + start + k, v);
-                    }
-                    dst[d] = v;
-                }
-            }
+        float[] run = FLOAT_RUN.get();
+        for (int start = 0; start < len; start += run.length) {
+            int n = Math.min(run.length, len - start);
+            readStoredFloats(index + start, n, run, 0);
+            store(run, n, dst, off + start * stride, stride, index + start);
         }
     }
 
