@@ -118,7 +118,7 @@ public final class ModelWriter {
                     if (spool != null) {
                         spool.close(); // the model changed after spooling: its bytes are written here instead
                     }
-                    dataTemp = Files.createTempFile(out.getParent(), "." + dataFile.getFileName(), ".tmp");
+                    dataTemp = TempFiles.beside(dataFile);
                     dataChannel = FileChannel.open(dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
                     streamData(weights);
                     dataChannel.force(false);
@@ -127,7 +127,7 @@ public final class ModelWriter {
                 }
             }
             ModelProto proto = toProto(model);
-            modelTemp = Files.createTempFile(out.getParent(), "." + out.getFileName(), ".tmp");
+            modelTemp = TempFiles.beside(out);
             try (OutputStream os = Files.newOutputStream(modelTemp)) {
                 CodedOutputStream cos = CodedOutputStream.newInstance(os, 1 << 16);
                 proto.writeTo(cos);
@@ -171,7 +171,7 @@ public final class ModelWriter {
         try {
             Files.createDirectories(w.out.getParent());
             w.checkNotOverwritingSource(model.graph());
-            w.dataTemp = Files.createTempFile(w.out.getParent(), "." + w.dataFile.getFileName(), ".tmp");
+            w.dataTemp = TempFiles.beside(w.dataFile);
             w.dataChannel = FileChannel.open(w.dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
             options.progress().begin("writing " + w.dataFile.getFileName(), w.bytesTotal);
             w.streamData(weights);

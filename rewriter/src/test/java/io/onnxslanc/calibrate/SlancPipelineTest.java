@@ -65,6 +65,10 @@ class SlancPipelineTest {
         assertArrayEquals(Files.readAllBytes(expected.resolveSibling("out.onnx.data")),
                 Files.readAllBytes(actual.resolveSibling("out.onnx.data")));
         assertEquals(List.of("out.onnx", "out.onnx.data"), files(actual.getParent()), "no temp file left");
+        // written through temp files, yet with the permissions any new file gets here (not owner-only)
+        var usual = Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain-new-file")));
+        assertEquals(usual, Files.getPosixFilePermissions(actual));
+        assertEquals(usual, Files.getPosixFilePermissions(actual.resolveSibling("out.onnx.data")));
         assertEquals(expectedCalibration.toJson(), r.calibration().toJson());
         assertTrue(r.conversion().clampCountsComplete(), "clamp counts taken over from the spooled conversion");
         assertEquals(expectedConversion.toJson(), r.conversion().toJson());

@@ -1,5 +1,6 @@
 package io.onnxslanc.samples;
 
+import io.onnxslanc.io.TempFiles;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -49,7 +50,7 @@ public enum SampleModels {
         }
         try {
             Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), "." + resource, ".tmp");
+            Path tmp = TempFiles.beside(target);
             try (InputStream in = open(resource)) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }

@@ -1,15 +1,14 @@
 package io.onnxslanc.samples.llama;
 
+import io.onnxslanc.io.TempFiles;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
-import java.nio.file.FileAlreadyExistsException;
-import java.nio.file.StandardOpenOption;
-import java.security.SecureRandom;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 
 /**
  * Writes models through temporary files in the target folder and renames them into place, so that
@@ -23,7 +22,6 @@ final class ModelFiles {
         ModelProto build(InitializerStore store) throws IOException;
     }
 
-    private static final SecureRandom RANDOM = new SecureRandom();
 
     private ModelFiles() {}
 
@@ -49,7 +47,7 @@ final class ModelFiles {
     static void writeWithExternalData(Path out, ModelBuilder builder) throws IOException {
         Path dir = folder(out);
         Path dataOut = dir.resolve(dataFileName(out));
-        Path dataTmp = temporaryFile(dataOut);
+        Path dataTmp = TempFiles.beside(dataOut);
         Path modelTmp = null;
         try {
             ModelProto model;
@@ -72,7 +70,7 @@ final class ModelFiles {
             throw new IOException(out + ": model exceeds the 2 GiB protobuf limit; write it with external data");
         }
         folder(out);
-        Path tmp = temporaryFile(out);
+        Path tmp = TempFiles.beside(out);
         try (OutputStream os = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
             model.writeTo(os);
         } catch (IOException | RuntimeException e) {
@@ -80,22 +78,6 @@ final class ModelFiles {
             throw e;
         }
         return tmp;
-    }
-
-    /**
-     * A new empty hidden file next to target. Not Files.createTempFile: its owner-only permissions
-     * would stay on the renamed model; this one gets the usual umask permissions.
-     */
-    private static Path temporaryFile(Path target) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
-        for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
-            try {
-                return Files.createFile(tmp);
-            } catch (FileAlreadyExistsException e) {
-                if (attempt > 10) throw e;
-            }
-        }
     }
 
     private static Path folder(Path out) throws IOException {
