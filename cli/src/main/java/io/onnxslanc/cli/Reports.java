@@ -9,7 +9,6 @@ import io.onnxslanc.io.TempFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 
 /** The JSON report a command writes with --report / --json: sections from each stage, in order. */
 final class Reports {
@@ -48,7 +47,7 @@ final class Reports {
             Files.createDirectories(parent);
             Path tmp = TempFiles.beside(file);
             Files.writeString(tmp, JSON.writeValueAsString(root) + "\n");
-            Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            TempFiles.moveIntoPlace(tmp, file);
         } catch (IOException e) {
             throw new ModelFormatException(file, "cannot write report: " + e.getMessage(), e);
         }

@@ -2,8 +2,6 @@ package io.onnxslanc.io;
 
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -89,11 +87,7 @@ public final class DataSpool implements AutoCloseable {
     @Override
     public synchronized void close() {
         if (temp != null) {
-            try {
-                Files.deleteIfExists(temp);
-            } catch (IOException ignored) {
-                // best effort: a temp file with a leading dot
-            }
+            TempFiles.deleteQuietly(temp);
             temp = null;
         }
     }

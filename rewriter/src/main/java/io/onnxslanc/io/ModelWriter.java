@@ -28,7 +28,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -134,10 +133,10 @@ public final class ModelWriter {
                 cos.flush();
             }
             if (external) {
-                Files.move(dataTemp, dataFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+                TempFiles.moveIntoPlace(dataTemp, dataFile);
                 dataTemp = null;
             }
-            Files.move(modelTemp, out, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            TempFiles.moveIntoPlace(modelTemp, out);
             modelTemp = null;
             options.progress().end();
         } catch (IOException e) {
@@ -146,8 +145,8 @@ public final class ModelWriter {
             throw new ModelFormatException(out, "cannot write: " + e.getCause().getMessage(), e);
         } finally {
             closeQuietly();
-            deleteQuietly(modelTemp);
-            deleteQuietly(dataTemp);
+            TempFiles.deleteQuietly(modelTemp);
+            TempFiles.deleteQuietly(dataTemp);
         }
     }
 
@@ -189,7 +188,7 @@ public final class ModelWriter {
             throw new ModelFormatException(w.out, "cannot write: " + e.getCause().getMessage(), e);
         } finally {
             w.closeQuietly();
-            deleteQuietly(w.dataTemp);
+            TempFiles.deleteQuietly(w.dataTemp);
         }
     }
 
@@ -270,16 +269,6 @@ public final class ModelWriter {
                 dataChannel.close();
             } catch (IOException ignored) {
                 // already failing
-            }
-        }
-    }
-
-    private static void deleteQuietly(Path p) {
-        if (p != null) {
-            try {
-                Files.deleteIfExists(p);
-            } catch (IOException ignored) {
-                // best effort
             }
         }
     }

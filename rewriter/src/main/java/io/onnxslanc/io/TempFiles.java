@@ -1,18 +1,28 @@
 package io.onnxslanc.io;
 
 import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * Hidden temp files next to the file they will become, so that a finished write is one rename and a failed one
  * leaves nothing under the real name. Not {@link Files#createTempFile}: its owner-only permissions would stay on
- * the renamed model; these get the usual umask permissions, like any file the user creates.
+ * the renamed model; these get the usual umask permissions, like any file the user creates. Temps still present
+ * when the JVM exits (Ctrl-C in the middle of writing a 13 GB data file) are deleted by a shutdown hook.
  */
 public final class TempFiles {
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Set<Path> LIVE = ConcurrentHashMap.newKeySet();
+
+    static {
+        Runtime.getRuntime().addShutdownHook(new Thread(TempFiles::deleteLeftovers, "onnx-slanc-temp-cleanup"));
+    }
 
     private TempFiles() {
     }
@@ -23,12 +33,47 @@ public final class TempFiles {
         for (int attempt = 0; ; attempt++) {
             Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
             try {
-                return Files.createFile(tmp);
+                Path created = Files.createFile(tmp);
+                LIVE.add(created);
+                return created;
             } catch (FileAlreadyExistsException e) {
                 if (attempt > 10) {
                     throw e;
                 }
             }
+        }
+    }
+
+    /**
+     * Renames {@code tmp} to {@code target}, replacing it: atomically where the file system can (same folder, so
+     * it always can on POSIX); it is no longer a temp afterwards.
+     */
+    public static void moveIntoPlace(Path tmp, Path target) throws IOException {
+        try {
+            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } catch (AtomicMoveNotSupportedException e) {
+            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        LIVE.remove(tmp);
+    }
+
+    /** Deletes {@code tmp} if it still exists, quietly (the caller is usually failing already). */
+    public static void deleteQuietly(Path tmp) {
+        if (tmp == null) {
+            return;
+        }
+        try {
+            Files.deleteIfExists(tmp);
+            LIVE.remove(tmp);
+        } catch (IOException ignored) {
+            // best effort: a hidden .tmp file
+        }
+    }
+
+    /** What the shutdown hook runs: deletes every temp not renamed or deleted yet. */
+    static void deleteLeftovers() {
+        for (Path p : LIVE.toArray(new Path[0])) {
+            deleteQuietly(p);
         }
     }
 }

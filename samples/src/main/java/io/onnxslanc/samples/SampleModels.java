@@ -54,7 +54,7 @@ public enum SampleModels {
             try (InputStream in = open(resource)) {
                 Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
             }
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+            TempFiles.moveIntoPlace(tmp, target);
             return target;
         } catch (IOException e) {
             throw new UncheckedIOException(e);

@@ -4,10 +4,8 @@ import io.onnxslanc.io.TempFiles;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.io.OutputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 
 /**
@@ -33,7 +31,7 @@ final class ModelFiles {
     static void writeAtomically(ModelProto model, Path out) throws IOException {
         Path tmp = writeTemporary(model, out);
         try {
-            moveIntoPlace(tmp, out);
+            TempFiles.moveIntoPlace(tmp, out);
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
@@ -56,8 +54,8 @@ final class ModelFiles {
                 data.force();
             }
             modelTmp = writeTemporary(model, out);
-            moveIntoPlace(dataTmp, dataOut);
-            moveIntoPlace(modelTmp, out);
+            TempFiles.moveIntoPlace(dataTmp, dataOut);
+            TempFiles.moveIntoPlace(modelTmp, out);
         } catch (IOException | RuntimeException | Error e) {
             Files.deleteIfExists(dataTmp);
             if (modelTmp != null) Files.deleteIfExists(modelTmp);
@@ -84,13 +82,5 @@ final class ModelFiles {
         Path dir = out.toAbsolutePath().getParent();
         Files.createDirectories(dir);
         return dir;
-    }
-
-    private static void moveIntoPlace(Path tmp, Path target) throws IOException {
-        try {
-            Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-        } catch (AtomicMoveNotSupportedException e) {
-            Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-        }
     }
 }
