@@ -104,6 +104,9 @@ public final class ModelWriter {
         try {
             Files.createDirectories(out.getParent());
             options.progress().begin("writing " + out.getFileName(), bytesTotal);
+            if (!external && spool != null) {
+                spool.close(); // written inline: the spooled data file has no use
+            }
             if (external) {
                 checkNotOverwritingSource(model.graph());
                 List<Value> weights = externalInitializers(model.graph());
