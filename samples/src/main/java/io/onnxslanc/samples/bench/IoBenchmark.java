@@ -91,10 +91,13 @@ public final class IoBenchmark {
         Path model = createModel(dir, totalBytes);
         Path data = dir.resolve("synthetic-io.onnx.data");
         List<Row> rows = new ArrayList<>();
+        out.println("page cache: " + (PageCache.drop() ? "cold before every row" : PageCache.whyNot()));
         try {
             for (int r = 0; r < rounds; r++) {
+                PageCache.drop();
                 rows.add(plainCopy(data, dir.resolve("copy.bin")));
                 Files.deleteIfExists(dir.resolve("copy.bin"));
+                PageCache.drop();
                 rows.add(readWrite(model, dir.resolve("rewritten.onnx")));
                 Files.deleteIfExists(dir.resolve("rewritten.onnx"));
                 Files.deleteIfExists(dir.resolve("rewritten.onnx.data"));
