@@ -120,12 +120,7 @@ public final class ModelWriter {
                     if (spool != null) {
                         spool.close(); // the model changed after spooling: its bytes are written here instead
                     }
-                    dataTemp = TempFiles.beside(dataFile);
-                    dataChannel = FileChannel.open(dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
-                    streamData(weights);
-                    dataChannel.force(false);
-                    dataChannel.close();
-                    dataChannel = null;
+                    writeDataFile(weights);
                 }
             }
             ModelProto proto = toProto(model);
@@ -142,10 +137,8 @@ public final class ModelWriter {
             TempFiles.moveIntoPlace(modelTemp, out);
             modelTemp = null;
             options.progress().end();
-        } catch (IOException e) {
-            throw new ModelFormatException(out, "cannot write: " + e.getMessage(), e);
-        } catch (UncheckedIOException e) {
-            throw new ModelFormatException(out, "cannot write: " + e.getCause().getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw cannotWrite(e);
         } finally {
             closeQuietly();
             TempFiles.deleteQuietly(modelTemp);
@@ -166,33 +159,42 @@ public final class ModelWriter {
         if (!w.external) {
             return null;
         }
-        if (!spoolable(model, options)) {
+        List<Value> weights = externalInitializers(model.graph(), options);
+        if (!allNameTheirContent(weights)) {
             return null;
         }
-        List<Value> weights = externalInitializers(model.graph(), options);
         try {
             Files.createDirectories(w.out.getParent());
             w.checkNotOverwritingSource(model.graph());
-            w.dataTemp = TempFiles.beside(w.dataFile);
-            w.dataChannel = FileChannel.open(w.dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
             options.progress().begin("writing " + w.dataFile.getFileName(), w.bytesTotal);
-            w.streamData(weights);
-            w.dataChannel.force(false);
-            w.dataChannel.close();
-            w.dataChannel = null;
+            w.writeDataFile(weights);
             options.progress().end();
             long[] offsets = weights.stream().mapToLong(w.externalOffsets::get).toArray();
             DataSpool spool = new DataSpool(w.dataFile, options, weights, offsets, w.dataTemp);
             w.dataTemp = null;
             return spool;
-        } catch (IOException e) {
-            throw new ModelFormatException(w.out, "cannot write: " + e.getMessage(), e);
-        } catch (UncheckedIOException e) {
-            throw new ModelFormatException(w.out, "cannot write: " + e.getCause().getMessage(), e);
+        } catch (IOException | UncheckedIOException e) {
+            throw w.cannotWrite(e);
         } finally {
             w.closeQuietly();
             TempFiles.deleteQuietly(w.dataTemp);
         }
+    }
+
+    /** Streams {@code weights} into a new temp data file ({@link #dataTemp}), synced and closed. */
+    private void writeDataFile(List<Value> weights) throws IOException {
+        dataTemp = TempFiles.beside(dataFile);
+        dataChannel = FileChannel.open(dataTemp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING);
+        streamData(weights);
+        dataChannel.force(false);
+        dataChannel.close();
+        dataChannel = null;
+    }
+
+    /** One message for every I/O failure while writing, naming the output. */
+    private ModelFormatException cannotWrite(Exception e) {
+        String why = e instanceof UncheckedIOException u ? u.getCause().getMessage() : e.getMessage();
+        return new ModelFormatException(out, "cannot write: " + why, e);
     }
 
     /**
@@ -201,7 +203,11 @@ public final class ModelWriter {
      * external data: that also depends on the conversion still to come).
      */
     public static boolean spoolable(Model model, WriteOptions options) {
-        return externalInitializers(model.graph(), options).stream().allMatch(v -> v.constant().contentKey().isPresent());
+        return allNameTheirContent(externalInitializers(model.graph(), options));
+    }
+
+    private static boolean allNameTheirContent(List<Value> weights) {
+        return weights.stream().allMatch(v -> v.constant().contentKey().isPresent());
     }
 
     /** The initializers that go to the data file, in the order the proto is built (subgraphs first, as met). */
