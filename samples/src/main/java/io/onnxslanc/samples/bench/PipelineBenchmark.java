@@ -45,25 +45,23 @@ public final class PipelineBenchmark {
 
     /** SLaNC + FP16 + write with external data, the way {@code onnx-slanc IN OUT} runs it. */
     public static Row pipeline(Path model, Path out) {
-        PeakMemory.reset();
-        long t0 = System.nanoTime();
-        Model m = ModelReader.read(model);
-        SlancPipeline.Result r = SlancPipeline.run(m, model, out, SlancOptions.defaults(), Fp16Options.defaults(),
-                WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL));
-        double s = (System.nanoTime() - t0) / 1e9;
-        return new Row("SLaNC + FP16 + write (onnx-slanc)", s, PeakMemory.peakRssBytes(),
-                "writes half the bytes it reads" + (r.dataSpooled() ? "; data streamed while SLaNC computed" : ""));
+        return timedRun(model, out, SlancOptions.defaults(), "SLaNC + FP16 + write (onnx-slanc)");
     }
 
     /** FP16 conversion + write alone (no SLaNC): the floor for the pipeline's streaming. */
     public static Row fp16Only(Path model, Path out) {
+        return timedRun(model, out, null, "FP16 + write, no SLaNC (onnx-slanc --no-slanc)");
+    }
+
+    private static Row timedRun(Path model, Path out, SlancOptions slanc, String what) {
         PeakMemory.reset();
         long t0 = System.nanoTime();
-        Model m = ModelReader.read(model);
-        SlancPipeline.run(m, model, out, null, Fp16Options.defaults(),
+        SlancPipeline.Result r = SlancPipeline.run(ModelReader.read(model), model, out, slanc, Fp16Options.defaults(),
                 WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL));
         double s = (System.nanoTime() - t0) / 1e9;
-        return new Row("FP16 + write, no SLaNC (onnx-slanc --no-slanc)", s, PeakMemory.peakRssBytes(), "");
+        String note = slanc == null ? "" : "writes half the bytes it reads"
+                + (r.dataSpooled() ? "; data streamed while SLaNC computed" : "");
+        return new Row(what, s, PeakMemory.peakRssBytes(), note);
     }
 
     /** Plain read + write of the model and its data files (FileChannel.transferTo), no parsing. */
