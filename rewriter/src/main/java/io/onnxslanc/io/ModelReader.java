@@ -48,7 +48,16 @@ public final class ModelReader {
     }
 
     public static Model read(Path file) {
-        return new ModelReader(file).read();
+        ModelReader reader = new ModelReader(file);
+        return reader.toModel(reader.parse());
+    }
+
+    /**
+     * The IR of a model already parsed (an in-memory model, say). {@code modelFile} names it in messages and is
+     * where external data locations resolve from; the proto itself is not read from it.
+     */
+    public static Model fromProto(ModelProto proto, Path modelFile) {
+        return new ModelReader(modelFile).toModel(proto);
     }
 
     /** Parses only the protobuf (weights stay external); for tools that work on protos directly. */
@@ -56,8 +65,7 @@ public final class ModelReader {
         return new ModelReader(file).parse();
     }
 
-    private Model read() {
-        ModelProto proto = parse();
+    private Model toModel(ModelProto proto) {
         Graph graph = new Graph();
         Model model = new Model(proto.getIrVersion(), graph);
         for (OperatorSetIdProto op : proto.getOpsetImportList()) {

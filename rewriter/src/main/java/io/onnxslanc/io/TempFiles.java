@@ -7,8 +7,10 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.SecureRandom;
+import java.util.Comparator;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
 
 /**
  * Hidden temp files next to the file they will become, so that a finished write is one rename and a failed one
@@ -67,6 +69,18 @@ public final class TempFiles {
             LIVE.remove(tmp);
         } catch (IOException ignored) {
             // best effort: a hidden .tmp file
+        }
+    }
+
+    /** Deletes a temporary folder and everything in it, quietly (a folder left behind is harmless). */
+    public static void deleteTreeQuietly(Path dir) {
+        if (dir == null) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException ignored) {
+            // best effort
         }
     }
 

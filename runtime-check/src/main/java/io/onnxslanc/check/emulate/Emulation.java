@@ -3,15 +3,13 @@ package io.onnxslanc.check.emulate;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.io.TempFiles;
 import io.onnxslanc.proto.Onnx.ModelProto;
-
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.Locale;
-import java.util.stream.Stream;
 
 /**
  * FP16 emulation on the CPU provider. ORT runs an FP16 model's arithmetic in FP32 on the CPU (it wraps most ops in
@@ -102,15 +100,7 @@ public final class Emulation {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot write the optimised model for the emulation cast check", e);
         } finally {
-            if (dir != null) deleteQuietly(dir);
-        }
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // a temp folder left behind is harmless
+            if (dir != null) TempFiles.deleteTreeQuietly(dir);
         }
     }
 }

@@ -8,10 +8,6 @@ import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
 import io.onnxslanc.proto.Onnx.ModelProto;
 
-import java.io.IOException;
-import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.HashSet;
@@ -28,23 +24,7 @@ final class NormIslands {
     private NormIslands() {}
 
     static Set<String> of(ModelProto model) {
-        Path dir = null;
-        try {
-            // the matcher works on the IR, which is read from a file
-            dir = Files.createTempDirectory("slanc-norm-islands");
-            Path file = dir.resolve("model.onnx");
-            try (OutputStream out = Files.newOutputStream(file)) {
-                model.writeTo(out);
-            }
-            return of(ModelReader.read(file));
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot write the model to find its norms", e);
-        } finally {
-            if (dir != null) {
-                dir.resolve("model.onnx").toFile().delete();
-                dir.toFile().delete();
-            }
-        }
+        return of(ModelReader.fromProto(model, Path.of("in-memory model"))); // the matcher works on the IR
     }
 
     static Set<String> of(Model model) {

@@ -3,17 +3,16 @@ package io.onnxslanc.samples.experiment;
 import ai.onnxruntime.OrtEnvironment;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.io.TempFiles;
 import io.onnxslanc.samples.amplify.AmplifyReport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Consumer;
-import java.util.stream.Stream;
 
 /**
  * The paper's experiment on models small enough for a CPU: the residual stream of stories260K (and of MiniLM) is
@@ -53,7 +52,7 @@ public final class SlancExperiment {
             throw new UncheckedIOException("experiment: " + e.getMessage(), e);
         } finally {
             if (temporary && dir != null) {
-                deleteQuietly(dir);
+                TempFiles.deleteTreeQuietly(dir);
             }
         }
     }
@@ -171,13 +170,5 @@ public final class SlancExperiment {
                     + (norm.scale() == null ? "none" : AmplifyReport.format(norm.scale())) + ")"));
         }
         return String.join(", ", parts);
-    }
-
-    private static void deleteQuietly(Path dir) {
-        try (Stream<Path> files = Files.walk(dir)) {
-            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException ignored) {
-            // a temporary folder left behind is harmless
-        }
     }
 }

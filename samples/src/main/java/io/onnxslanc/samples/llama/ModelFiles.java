@@ -33,7 +33,7 @@ final class ModelFiles {
         try {
             TempFiles.moveIntoPlace(tmp, out);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            TempFiles.deleteQuietly(tmp);
             throw e;
         }
     }
@@ -57,8 +57,8 @@ final class ModelFiles {
             TempFiles.moveIntoPlace(dataTmp, dataOut);
             TempFiles.moveIntoPlace(modelTmp, out);
         } catch (IOException | RuntimeException | Error e) {
-            Files.deleteIfExists(dataTmp);
-            if (modelTmp != null) Files.deleteIfExists(modelTmp);
+            TempFiles.deleteQuietly(dataTmp);
+            TempFiles.deleteQuietly(modelTmp);
             throw e;
         }
     }
@@ -72,7 +72,7 @@ final class ModelFiles {
         try (OutputStream os = Files.newOutputStream(tmp, StandardOpenOption.WRITE)) {
             model.writeTo(os);
         } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(tmp);
+            TempFiles.deleteQuietly(tmp);
             throw e;
         }
         return tmp;
