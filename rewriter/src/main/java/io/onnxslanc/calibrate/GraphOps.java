@@ -25,15 +25,7 @@ final class GraphOps {
 
     /** Integer contents of a small constant (shapes, axes, split sizes), or null. */
     static long[] constantLongs(Value v) {
-        Tensor t = constant(v);
-        if (t == null) {
-            return null;
-        }
-        try {
-            return t.toLongs();
-        } catch (IllegalStateException e) {
-            return null;
-        }
+        return Constants.longs(v).orElse(null);
     }
 
     /** The one non-constant operand of a binary node whose other operand is constant, else null. */

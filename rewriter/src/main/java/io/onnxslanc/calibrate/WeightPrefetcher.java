@@ -18,6 +18,8 @@ import java.util.concurrent.Executors;
  */
 final class WeightPrefetcher implements AutoCloseable {
     private static final int CHUNK = 8 << 20;
+    /** Used only by the single worker thread: one buffer for every tensor, not a new native one each time. */
+    private final ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
     private final ExecutorService worker = Executors.newSingleThreadExecutor(r -> {
         Thread t = new Thread(r, "slanc-weight-prefetch");
         t.setDaemon(true);
@@ -32,13 +34,12 @@ final class WeightPrefetcher implements AutoCloseable {
             }
         }
         if (!regions.isEmpty()) {
-            worker.submit(() -> regions.forEach(WeightPrefetcher::readThrough));
+            worker.submit(() -> regions.forEach(this::readThrough));
         }
     }
 
-    private static void readThrough(io.onnxslanc.io.ExternalTensor t) {
+    private void readThrough(io.onnxslanc.io.ExternalTensor t) {
         Path file = t.file();
-        ByteBuffer chunk = ByteBuffer.allocateDirect(CHUNK);
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             for (long pos = t.offset(), end = t.offset() + t.byteSize(); pos < end; ) {
                 chunk.clear().limit((int) Math.min(CHUNK, end - pos));

@@ -105,9 +105,9 @@ public final class HalfFloats {
         return floatBitsToBFloat16(Float.floatToRawIntBits(f));
     }
 
-    /** BF16 bits to float32 (exact). */
+    /** BF16 bits to float32 (exact): {@link FloatBits#bfloat16ToFloat}. */
     public static float bf16ToFloat(short b) {
-        return Float.intBitsToFloat(b << 16);
+        return FloatBits.bfloat16ToFloat(b);
     }
 
     /** Same as {@link #toBFloat16(float)} on a float32 bit pattern. */

@@ -39,7 +39,7 @@ public final class Constants {
         for (Attribute a : p.attributes().values()) {
             switch (a.name()) {
                 case "value":
-                    return a.tensorValue();
+                    return a.kind() == Attribute.Kind.TENSOR ? a.tensorValue() : null; // a sparse or unread value
                 case "value_float":
                     return ArrayTensor.scalarFloat(a.floatValue());
                 case "value_floats":
@@ -68,36 +68,10 @@ public final class Constants {
             if (p == null) {
                 return OptionalDouble.empty();
             }
-            if (p.is("Constant")) {
-                return constantAttributeScalar(p);
-            }
             if (!(p.is("Cast") || p.is("Identity"))) {
                 return OptionalDouble.empty();
             }
             v = p.input(0);
-        }
-        return OptionalDouble.empty();
-    }
-
-    private static OptionalDouble constantAttributeScalar(Node constant) {
-        for (Attribute a : constant.attributes().values()) {
-            switch (a.name()) {
-                case "value_float" -> {
-                    return OptionalDouble.of(a.floatValue());
-                }
-                case "value_int" -> {
-                    return OptionalDouble.of(a.intValue());
-                }
-                case "value_floats" -> {
-                    float[] f = (float[]) a.value();
-                    return f.length == 1 ? OptionalDouble.of(f[0]) : OptionalDouble.empty();
-                }
-                case "value_ints" -> {
-                    long[] l = a.intsValue();
-                    return l.length == 1 ? OptionalDouble.of(l[0]) : OptionalDouble.empty();
-                }
-                default -> { /* sparse_value, strings: not a number we can use */ }
-            }
         }
         return OptionalDouble.empty();
     }
@@ -111,15 +85,7 @@ public final class Constants {
                 default -> Optional.empty();
             };
         }
-        Node p = v == null ? null : v.producer();
-        if (p != null && p.is("Constant")) {
-            Optional<Attribute> ints = p.attribute("value_ints");
-            if (ints.isPresent()) {
-                return Optional.of(ints.get().intsValue().clone());
-            }
-            return p.attribute("value_int").map(a -> new long[] {a.intValue()});
-        }
-        return Optional.empty();
+        return Optional.empty(); // tensor() already reads every Constant attribute that holds numbers
     }
 
     /**

@@ -20,6 +20,9 @@ final class ElementTypes {
             "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Gather", "Concat", "Slice", "Split", "Expand",
             "Neg", "Relu", "Sigmoid", "Tanh", "Erf", "Gelu", "Softmax", "LayerNormalization", "SimplifiedLayerNormalization",
             "SkipLayerNormalization", "SkipSimplifiedLayerNormalization", "Where");
+    /** Of those, the ops whose other inputs are indices, shapes or axes: only the first one says the type. */
+    private static final Set<String> DATA_FIRST_ONLY = Set.of("Gather", "Reshape", "Expand", "Slice", "Squeeze",
+            "Unsqueeze", "Split", "Transpose", "Flatten");
 
     private ElementTypes() {
     }
@@ -70,9 +73,7 @@ final class ElementTypes {
         if (!SAME_AS_INPUT.contains(p.opType())) {
             return null;
         }
-        boolean dataFirstOnly = Set.of("Gather", "Reshape", "Expand", "Slice", "Squeeze", "Unsqueeze", "Split",
-                "Transpose", "Flatten").contains(p.opType()); // the other inputs are indices, shapes, axes
-        int n = dataFirstOnly ? 1 : p.inputs().size();
+        int n = DATA_FIRST_ONLY.contains(p.opType()) ? 1 : p.inputs().size();
         for (int i = 0; i < n; i++) {
             DataType t = of(p.input(i), budget);
             if (t != null && t.isFloatingPoint()) {
