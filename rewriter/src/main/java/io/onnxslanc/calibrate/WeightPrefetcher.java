@@ -2,9 +2,6 @@ package io.onnxslanc.calibrate;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
-import java.nio.channels.FileChannel;
-import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -39,16 +36,8 @@ final class WeightPrefetcher implements AutoCloseable {
     }
 
     private void readThrough(io.onnxslanc.io.ExternalTensor t) {
-        Path file = t.file();
-        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
-            for (long pos = t.offset(), end = t.offset() + t.byteSize(); pos < end; ) {
-                chunk.clear().limit((int) Math.min(CHUNK, end - pos));
-                int n = ch.read(chunk, pos);
-                if (n <= 0) {
-                    return;
-                }
-                pos += n;
-            }
+        try {
+            t.readChunks(chunk, c -> { }); // the reading is the point: it fills the page cache
         } catch (IOException e) {
             // only a warm-up: the calibration maps the weights itself and reports real read errors
         }

@@ -8,9 +8,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
-import java.nio.file.StandardOpenOption;
 import java.util.Arrays;
 import java.util.Optional;
 
@@ -131,32 +129,17 @@ public final class ConvertedTensor implements Tensor {
     }
 
     private void streamFromFile(ExternalTensor et, WritableByteChannel out) throws IOException {
-        ByteBuffer in = SCRATCH.get()[0];
         ByteBuffer half = SCRATCH.get()[1];
-        ClampStats total = ClampStats.EMPTY;
-        try (FileChannel ch = FileChannel.open(et.file(), StandardOpenOption.READ)) {
-            long pos = et.offset();
-            long end = et.offset() + et.byteSize();
-            while (pos < end) {
-                in.clear();
-                in.limit((int) Math.min(CHUNK_BYTES, end - pos));
-                while (in.hasRemaining()) {
-                    if (ch.read(in, pos + in.position()) < 0) {
-                        throw new IOException(et.file() + ": external data ends at byte " + (pos + in.position())
-                                + ", the tensor needs bytes up to " + end);
-                    }
-                }
-                pos += in.limit();
-                in.flip();
-                half.clear();
-                total = total.plus(convert(in, half));
-                half.flip();
-                while (half.hasRemaining()) {
-                    out.write(half);
-                }
+        ClampStats[] total = {ClampStats.EMPTY};
+        et.readChunks(SCRATCH.get()[0], floats -> {
+            half.clear();
+            total[0] = total[0].plus(convert(floats, half));
+            half.flip();
+            while (half.hasRemaining()) {
+                out.write(half);
             }
-        }
-        record(total);
+        });
+        record(total[0]);
     }
 
     private ClampStats convert(ByteBuffer floats, ByteBuffer dst) {

@@ -80,4 +80,31 @@ public final class ExternalTensor implements Tensor {
             }
         }
     }
+
+    /** Receives the bytes of {@link #readChunks} one filled chunk at a time. */
+    @FunctionalInterface
+    public interface ChunkSink {
+        void accept(ByteBuffer chunk) throws IOException;
+    }
+
+    /**
+     * Reads the bytes in order with positional reads (no mapping) through {@code scratch}, handing each filled
+     * chunk, flipped, to {@code sink}; the whole scratch buffer is one chunk except at the end.
+     */
+    public void readChunks(ByteBuffer scratch, ChunkSink sink) throws IOException {
+        try (FileChannel in = FileChannel.open(file, StandardOpenOption.READ)) {
+            for (long pos = offset, end = offset + length; pos < end; ) {
+                scratch.clear().limit((int) Math.min(scratch.capacity(), end - pos));
+                while (scratch.hasRemaining()) {
+                    if (in.read(scratch, pos + scratch.position()) < 0) {
+                        throw new IOException(file + ": external data ends at byte " + (pos + scratch.position())
+                                + ", the tensor needs bytes up to " + end);
+                    }
+                }
+                pos += scratch.limit();
+                scratch.flip();
+                sink.accept(scratch);
+            }
+        }
+    }
 }
