@@ -5,6 +5,7 @@ import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.check.parity.Parity;
 import io.onnxslanc.check.parity.ParityReport;
+import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -45,9 +46,10 @@ final class CheckCommand implements Callable<Integer> {
         Main.checkPaths(reference, candidate);
         ModelSource ref = ModelSource.file(reference);
         ModelSource cand = ModelSource.file(candidate);
-        List<Map<String, TensorData>> inputs = inputOptions.build(ref.proto());
+        ModelProto refGraph = ref.proto(); // parsed once for the inputs and the vocabulary
+        List<Map<String, TensorData>> inputs = inputOptions.build(refGraph);
         ParityReport report = Parity.compare(ref, cand, inputs, runtime.factory(),
-                new Parity.Options(InputGenerator.vocabSize(ref.proto()), Parity.Options.defaults().relativeErrorFloor()));
+                new Parity.Options(InputGenerator.vocabSize(refGraph), Parity.Options.defaults().relativeErrorFloor()));
         out.print(report.toTable());
         if (json != null) {
             Reports r = new Reports();

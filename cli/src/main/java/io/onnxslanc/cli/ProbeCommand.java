@@ -50,7 +50,7 @@ final class ProbeCommand implements Callable<Integer> {
         if (taps.isEmpty()) {
             throw new IllegalArgumentException(model + ": no LayerNorm / RMSNorm found to probe");
         }
-        ModelSource source = ModelSource.read(model);
+        ModelSource source = ModelSource.parsed(model); // graph only: ORT reads the weights from their files
         List<Map<String, TensorData>> inputs = inputOptions.build(source.proto());
         ProbeReport report = NormProbe.run(source, taps, inputs, runtime.factory());
         out.print(report.toTable());

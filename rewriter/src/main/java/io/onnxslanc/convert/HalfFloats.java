@@ -39,6 +39,11 @@ public final class HalfFloats {
         return floatBitsToHalf(Float.floatToRawIntBits(f));
     }
 
+    /** The float32 value {@code f} has after a trip through FP16 (round to nearest even), as an FP16 cast gives. */
+    public static float roundTrip(float f) {
+        return toFloat(toHalf(f));
+    }
+
     /**
      * FP16 bits to the float32 with the same value (exact). Use {@link #halfToFloatBits(short)} where
      * NaN payloads matter: a float value is not guaranteed to carry signalling-NaN bits unchanged.

@@ -1,11 +1,10 @@
 package io.onnxslanc.check.emulate;
 
-import ai.onnxruntime.platform.Fp16Conversions;
 import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.convert.HalfFloats;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import io.onnxslanc.proto.Onnx.TensorProto.DataType;
-
 import java.util.List;
 import java.util.Set;
 
@@ -44,7 +43,7 @@ final class CastPairs {
     }
 
     static float round(float v) {
-        return Fp16Conversions.fp16ToFloat(Fp16Conversions.floatToFp16(v));
+        return HalfFloats.roundTrip(v);
     }
 
     /**

@@ -33,6 +33,16 @@ public record ModelSource(String label, Path path, ModelProto model, Path extern
         return new ModelSource(label, null, model, null);
     }
 
+    /**
+     * Parses the file once, external data left in its files (the session is told their folder): for callers that
+     * read the graph and then run it, without copying the weights into memory.
+     */
+    public static ModelSource parsed(Path path) {
+        if (!Files.isRegularFile(path)) throw new IllegalArgumentException(path + ": no such model file");
+        Path dir = path.toAbsolutePath().getParent();
+        return new ModelSource(path.toString(), path, parse(path), dir);
+    }
+
     /** Parses the file and copies any external data into the tensors, so the model can be transformed in memory. */
     public static ModelSource read(Path path) {
         return new ModelSource(path.toString(), path, inlineExternalData(parse(path), path), null);

@@ -1,16 +1,15 @@
 package io.onnxslanc.check.probe;
 
-import ai.onnxruntime.platform.Fp16Conversions;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.convert.HalfFloats;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import io.onnxslanc.proto.Onnx.ValueInfoProto;
-
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -71,14 +70,10 @@ public final class NormProbe {
     static float fp16SumOfSquares(float[] x, int offset, int d) {
         float acc = 0;
         for (int j = offset; j < offset + d; j++) {
-            float h = fp16(x[j]);
-            acc = fp16(acc + fp16(h * h));
+            float h = HalfFloats.roundTrip(x[j]);
+            acc = HalfFloats.roundTrip(acc + HalfFloats.roundTrip(h * h));
         }
         return acc;
-    }
-
-    private static float fp16(float v) {
-        return Fp16Conversions.fp16ToFloat(Fp16Conversions.floatToFp16(v));
     }
 
     private static final class Accumulator {
