@@ -36,12 +36,7 @@ final class ImportLlama2cCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        NormStyle style = switch (norm.toLowerCase(Locale.ROOT)) {
-            case "decomposed" -> NormStyle.DECOMPOSED;
-            case "decomposed-cast" -> NormStyle.DECOMPOSED_CAST;
-            case "fused" -> NormStyle.FUSED;
-            default -> throw new IllegalArgumentException("--norm must be decomposed, decomposed-cast or fused, not '" + norm + "'");
-        };
+        NormStyle style = NormStyle.parse(norm);
         ImportOptions opts = ImportOptions.defaults().withNormStyle(style).withPastKeyValues(past);
         Llama2cImporter.importCheckpoint(checkpoint, opts, out, externalData);
         spec.commandLine().getOut().println("wrote " + out + " (" + style.name().toLowerCase(Locale.ROOT) + " RMSNorm"

@@ -4,7 +4,6 @@ import io.onnxslanc.samples.llama.NormStyle;
 import io.onnxslanc.samples.llama.SynthConfig;
 import io.onnxslanc.samples.llama.SyntheticLlama;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -32,7 +31,7 @@ final class SynthCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         SynthConfig cfg = SynthConfig.preset(preset);
-        cfg = cfg.withGraph(cfg.graph().withNormStyle(NormStyle.valueOf(norm.toUpperCase(Locale.ROOT).replace('-', '_'))));
+        cfg = cfg.withGraph(cfg.graph().withNormStyle(NormStyle.parse(norm)));
         if (seed != null) {
             cfg = cfg.withSeed(seed);
         }

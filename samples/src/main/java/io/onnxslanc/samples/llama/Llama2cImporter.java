@@ -3,7 +3,6 @@ package io.onnxslanc.samples.llama;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.util.Locale;
 import java.util.Map;
 
 /** Converts a llama2.c checkpoint into an ONNX model (input_ids -> logits). */
@@ -57,7 +56,7 @@ public final class Llama2cImporter {
             if (a.equals("--past")) opts = opts.withPastKeyValues(true);
             else if (a.equals("--external-data")) external = true;
             else if (a.startsWith("--eps=")) opts = opts.withEpsilon(Float.parseFloat(a.substring(6)));
-            else opts = opts.withNormStyle(NormStyle.valueOf(a.toUpperCase(Locale.ROOT)));
+            else opts = opts.withNormStyle(NormStyle.parse(a));
         }
         importCheckpoint(Path.of(args[0]), opts, Path.of(args[1]), external);
     }

@@ -14,5 +14,15 @@ public enum NormStyle {
      * norm of each layer and the final norm, com.microsoft SkipSimplifiedLayerNormalization (which
      * also emits the residual sum) for the norm after the attention residual Add.
      */
-    FUSED
+    FUSED;
+
+    /** From the command-line spelling: decomposed, decomposed-cast or fused (any case, '_' for '-' too). */
+    public static NormStyle parse(String name) {
+        return switch (name.toLowerCase(java.util.Locale.ROOT).replace('_', '-')) {
+            case "decomposed" -> DECOMPOSED;
+            case "decomposed-cast" -> DECOMPOSED_CAST;
+            case "fused" -> FUSED;
+            default -> throw new IllegalArgumentException("--norm must be decomposed, decomposed-cast or fused, not '" + name + "'");
+        };
+    }
 }
