@@ -157,7 +157,7 @@ public final class Main implements Callable<Integer> {
             json.mergeJson(calibration.toJson());
         }
         out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)
-                ? " (+ " + output.getFileName() + ".data" + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : ""));
+                ? " (+ " + options.dataFile(output).getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : ""));
         if (conversion != null) {
             out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
             json.putJson("fp16", conversion.toJson());

@@ -67,8 +67,7 @@ public final class ModelWriter {
             }
             case AUTO -> weights > WriteOptions.INLINE_LIMIT;
         };
-        String dataName = options.dataFileName() != null ? options.dataFileName() : this.out.getFileName() + ".data";
-        this.dataFile = this.out.resolveSibling(dataName);
+        this.dataFile = options.dataFile(this.out);
     }
 
     public static void write(Model model, Path out) {

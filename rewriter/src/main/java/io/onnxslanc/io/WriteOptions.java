@@ -1,5 +1,7 @@
 package io.onnxslanc.io;
 
+import java.nio.file.Path;
+
 /**
  * How a model is written.
  *
@@ -19,6 +21,12 @@ public record WriteOptions(ExternalData externalData, String dataFileName, long 
 
     public static WriteOptions defaults() {
         return new WriteOptions(ExternalData.AUTO, null, 1024, 4096, Progress.NONE);
+    }
+
+    /** The external data file a model written to {@code out} gets under these options. */
+    public Path dataFile(Path out) {
+        Path abs = out.toAbsolutePath();
+        return abs.resolveSibling(dataFileName != null ? dataFileName : abs.getFileName() + ".data");
     }
 
     public WriteOptions withExternalData(ExternalData e) {

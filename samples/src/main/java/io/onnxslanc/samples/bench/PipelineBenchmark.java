@@ -110,7 +110,7 @@ public final class PipelineBenchmark {
 
     private static void deleteOutput(Path onnx) throws IOException {
         Files.deleteIfExists(onnx);
-        Files.deleteIfExists(onnx.resolveSibling(onnx.getFileName() + ".data"));
+        Files.deleteIfExists(WriteOptions.defaults().dataFile(onnx));
     }
 
     private static void print(PrintStream out, List<Row> rows) {

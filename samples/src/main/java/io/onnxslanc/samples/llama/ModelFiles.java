@@ -1,6 +1,7 @@
 package io.onnxslanc.samples.llama;
 
 import io.onnxslanc.io.TempFiles;
+import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -23,9 +24,9 @@ final class ModelFiles {
 
     private ModelFiles() {}
 
-    /** Name of the external data file next to a model: "model.onnx" -> "model.onnx.data". */
+    /** Name of the external data file next to a model, the one ModelWriter uses: "model.onnx" -> "model.onnx.data". */
     static String dataFileName(Path model) {
-        return model.getFileName() + ".data";
+        return WriteOptions.defaults().dataFile(model).getFileName().toString();
     }
 
     static void writeAtomically(ModelProto model, Path out) throws IOException {
