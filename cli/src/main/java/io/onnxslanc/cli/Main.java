@@ -71,8 +71,13 @@ public final class Main implements Callable<Integer> {
             description = "conversion target: float16 (default) or bfloat16")
     String target;
 
-    @Option(names = "--keep-io-types", arity = "0..1", fallbackValue = "*", split = ",", paramLabel = "NAMES",
-            description = "keep graph inputs/outputs in FP32 behind Casts: all of them, or the named ones")
+    // a flag, so that "--keep-io-types IN OUT" keeps the paths; names only attached (=a,b) or by the option below
+    @Option(names = "--keep-io-types", arity = "0", preprocessor = KeepIoTypesSpelling.class,
+            description = "keep all graph inputs/outputs in FP32 behind Casts (--keep-io-types=a,b: only the named ones)")
+    boolean keepAllIoTypes;
+
+    @Option(names = "--keep-io-types-names", split = ",", paramLabel = "NAMES",
+            description = "keep only these graph inputs/outputs in FP32 behind Casts")
     java.util.List<String> keepIoTypes;
 
     @Option(names = "--op-block-list", split = ",", paramLabel = "OPS",
@@ -92,12 +97,20 @@ public final class Main implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** Every command takes --debug; it lets ONNX Runtime's own log lines through (quiet otherwise). */
+    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
+            description = "show ONNX Runtime's own log lines (warnings and errors)")
+    void setDebug(boolean on) {
+        io.onnxslanc.check.ep.OrtLogging.setVerbose(on);
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
     /** Runs the command line in-process (tests use this) and returns the exit code. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        io.onnxslanc.check.ep.OrtLogging.setVerbose(false); // in-process runs (tests) start quiet
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
@@ -171,8 +184,10 @@ public final class Main implements Callable<Integer> {
 
     private Fp16Options fp16Options() {
         Fp16Options o = Fp16Options.defaults().withTarget(Fp16Options.parseTarget(target)).withNormsFp32(normsFp32);
-        if (keepIoTypes != null) {
-            o = keepIoTypes.contains("*") ? o.withKeepAllIoTypes(true) : o.withKeepIoNames(java.util.Set.copyOf(keepIoTypes));
+        if (keepAllIoTypes) {
+            o = o.withKeepAllIoTypes(true);
+        } else if (keepIoTypes != null) {
+            o = o.withKeepIoNames(java.util.Set.copyOf(keepIoTypes));
         }
         if (opBlockList != null) {
             o = o.withOpBlockList(java.util.Set.copyOf(opBlockList));

@@ -21,8 +21,8 @@ final class RuntimeOptions {
     Map<String, String> cudaOptions = new LinkedHashMap<>();
 
     SessionFactory factory() {
-        // ONNX Runtime's warnings (e.g. about initializers it prunes) would drown the reports; errors still show
-        ai.onnxruntime.OrtEnvironment.getEnvironment(ai.onnxruntime.OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR, "onnx-slanc");
+        // ONNX Runtime's own log lines would drown the reports: quiet unless --debug (see OrtLogging)
+        io.onnxslanc.check.ep.OrtLogging.environment();
         return new SessionFactory(ProviderChoice.parse(ep), SessionFactory.parseOptLevel(optLevel), cudaOptions, Map.of());
     }
 }

@@ -111,7 +111,7 @@ public final class SessionFactory {
                 && source.model().getGraph().getInitializerList().stream().anyMatch(Protos::isExternal))
             throw new IllegalArgumentException(source.label() + ": in-memory model references external data but no folder "
                     + "was given; read it with ModelSource.read(path) or open the file itself");
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = OrtLogging.environment();
         OrtSession.SessionOptions options = new OrtSession.SessionOptions();
         boolean ok = false;
         try {
@@ -136,6 +136,7 @@ public final class SessionFactory {
     /** Sets level, config and providers; returns the provider that will hold the graph. */
     private String configure(OrtSession.SessionOptions options, List<String> warnings) throws OrtException {
         options.setOptimizationLevel(optLevel);
+        OrtLogging.apply(options);
         for (Map.Entry<String, String> e : sessionConfig.entrySet()) options.addConfigEntry(e.getKey(), e.getValue());
         if (!providers.wantsCuda()) {
             if (!cudaOptions.isEmpty()) warnings.add("CUDA provider options " + cudaOptions.keySet() + " ignored: CUDA not requested");

@@ -18,7 +18,7 @@ public final class Runs {
     private Runs() {}
 
     public static Map<String, TensorData> run(OrtSession session, String label, Map<String, TensorData> inputs) {
-        OrtEnvironment env = OrtEnvironment.getEnvironment();
+        OrtEnvironment env = io.onnxslanc.check.ep.OrtLogging.environment();
         List<OnnxTensor> created = new ArrayList<>();
         try {
             Map<String, NodeInfo> expected = session.getInputInfo();

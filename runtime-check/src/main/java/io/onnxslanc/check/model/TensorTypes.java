@@ -1,7 +1,6 @@
 package io.onnxslanc.check.model;
 
 import ai.onnxruntime.NodeInfo;
-import ai.onnxruntime.OrtEnvironment;
 import ai.onnxruntime.OrtException;
 import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.TensorInfo;
@@ -41,7 +40,8 @@ public final class TensorTypes {
         Map<String, TensorType> types = new HashMap<>();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
-            try (OrtSession s = OrtEnvironment.getEnvironment().createSession(bytes, o)) {
+            io.onnxslanc.check.ep.OrtLogging.apply(o);
+            try (OrtSession s = io.onnxslanc.check.ep.OrtLogging.environment().createSession(bytes, o)) {
                 collect(s.getInputInfo(), types);
                 collect(s.getOutputInfo(), types);
             }

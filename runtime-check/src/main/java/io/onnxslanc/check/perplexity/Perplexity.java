@@ -36,7 +36,7 @@ public final class Perplexity implements AutoCloseable {
     private final String logitsName;
 
     private Perplexity(OpenedSession opened, String model) throws OrtException {
-        this.env = OrtEnvironment.getEnvironment();
+        this.env = io.onnxslanc.check.ep.OrtLogging.environment();
         this.opened = opened;
         this.session = opened.session();
         this.model = model;
