@@ -2,14 +2,13 @@ package io.onnxslanc.cli;
 
 import io.onnxslanc.check.model.InputGenerator;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.check.inputs.ModelInputs;
+import io.onnxslanc.check.model.RunFailedException;
 import io.onnxslanc.check.parity.Parity;
 import io.onnxslanc.check.parity.ParityReport;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.PrintWriter;
 import java.nio.file.Path;
-import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -47,9 +46,15 @@ final class CheckCommand implements Callable<Integer> {
         ModelSource ref = ModelSource.file(reference);
         ModelSource cand = ModelSource.file(candidate);
         ModelProto refGraph = ref.proto(); // parsed once for the inputs and the vocabulary
-        List<Map<String, TensorData>> inputs = inputOptions.build(refGraph);
-        ParityReport report = Parity.compare(ref, cand, inputs, runtime.factory(),
-                new Parity.Options(InputGenerator.vocabSize(refGraph), Parity.Options.defaults().relativeErrorFloor()));
+        ModelInputs inputs = inputOptions.build(refGraph);
+        ParityReport report;
+        try {
+            report = Parity.compare(ref, cand, inputs.feeds(), runtime.factory(),
+                    new Parity.Options(InputGenerator.vocabSize(refGraph), Parity.Options.defaults().relativeErrorFloor()));
+        } catch (RunFailedException e) {
+            // the unmodified model failing says nothing about the candidate: say what was fed and how to change it
+            throw e.label().equals(ref.label()) ? inputs.referenceFailed(ref.label(), e) : e;
+        }
         out.print(report.toTable());
         if (json != null) {
             Reports r = new Reports();

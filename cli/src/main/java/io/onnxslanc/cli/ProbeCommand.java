@@ -1,7 +1,8 @@
 package io.onnxslanc.cli;
 
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.check.inputs.ModelInputs;
+import io.onnxslanc.check.model.RunFailedException;
 import io.onnxslanc.check.probe.NormProbe;
 import io.onnxslanc.check.probe.NormTap;
 import io.onnxslanc.check.probe.NormTaps;
@@ -11,7 +12,6 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -51,8 +51,13 @@ final class ProbeCommand implements Callable<Integer> {
             throw new IllegalArgumentException(model + ": no LayerNorm / RMSNorm found to probe");
         }
         ModelSource source = ModelSource.parsed(model); // graph only: ORT reads the weights from their files
-        List<Map<String, TensorData>> inputs = inputOptions.build(source.proto());
-        ProbeReport report = NormProbe.run(source, taps, inputs, runtime.factory());
+        ModelInputs inputs = inputOptions.build(source.proto());
+        ProbeReport report;
+        try {
+            report = NormProbe.run(source, taps, inputs.feeds(), runtime.factory());
+        } catch (RunFailedException e) {
+            throw inputs.modelFailed(model.toString(), "the model", e); // the model as given, with its norm inputs exposed
+        }
         out.print(report.toTable());
         if (json != null) {
             Reports r = new Reports();

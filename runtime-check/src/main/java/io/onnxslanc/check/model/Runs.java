@@ -45,7 +45,7 @@ public final class Runs {
             }
             return out;
         } catch (OrtException e) {
-            throw new IllegalStateException(label + ": ONNX Runtime run failed: " + e.getMessage(), e);
+            throw new RunFailedException(label, e.getMessage(), e);
         } finally {
             created.forEach(OnnxTensor::close);
         }

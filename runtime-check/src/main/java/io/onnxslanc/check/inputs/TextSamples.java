@@ -1,13 +1,10 @@
-package io.onnxslanc.cli;
+package io.onnxslanc.check.inputs;
 
-import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.check.tokenize.EncoderInput;
 import io.onnxslanc.check.tokenize.HfTokenizerJson;
 import io.onnxslanc.check.tokenize.TextTokenizer;
 import io.onnxslanc.check.tokenize.Tokenizers;
 import io.onnxslanc.check.tokenize.Utf8Text;
-import io.onnxslanc.proto.Onnx.ModelProto;
-import io.onnxslanc.proto.Onnx.ValueInfoProto;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -16,15 +13,22 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
-/** Model inputs from real text: one sample per non-empty line, fed as encoder inputs or causal-LM token ids. */
-final class TextInputs {
-    private TextInputs() {
+/**
+ * Token ids from real text: one sample per non-empty line, cut to {@code maxLen}. A tokenizer.json gives the encoder
+ * inputs (input_ids, attention_mask, token_type_ids); a causal tokenizer gives input_ids with BOS in front when it has
+ * one, and a mask of ones.
+ */
+final class TextSamples {
+    private TextSamples() {
     }
 
-    static List<Map<String, TensorData>> fromText(ModelProto model, Path text, Path tokenizerFile, int samples, int maxLen)
-            throws IOException {
+    /** Per line: input name -> ids of that line. */
+    static List<Map<String, long[]>> read(Path text, Path tokenizerFile, int samples, int maxLen) throws IOException {
         List<String> lines = Utf8Text.read(text).lines().map(String::strip).filter(l -> !l.isEmpty()).limit(samples).toList();
-        List<Map<String, TensorData>> out = new ArrayList<>();
+        if (lines.isEmpty()) {
+            throw new IllegalArgumentException(text + ": no non-empty line to feed");
+        }
+        List<Map<String, long[]>> out = new ArrayList<>();
         try (TextTokenizer tok = Tokenizers.load(tokenizerFile)) {
             for (String line : lines) {
                 Map<String, long[]> ids = new LinkedHashMap<>();
@@ -48,20 +52,8 @@ final class TextInputs {
                     Arrays.fill(ones, 1);
                     ids.put("attention_mask", ones);
                 }
-                Map<String, TensorData> feed = new LinkedHashMap<>();
-                for (ValueInfoProto in : model.getGraph().getInputList()) {
-                    long[] v = ids.get(in.getName());
-                    if (v == null) {
-                        throw new IllegalArgumentException(text + ": cannot feed model input '" + in.getName()
-                                + "' from text (known: " + ids.keySet() + ")");
-                    }
-                    feed.put(in.getName(), TensorData.ofLongs(new long[] {1, v.length}, v));
-                }
-                out.add(feed);
+                out.add(ids);
             }
-        }
-        if (out.isEmpty()) {
-            throw new IllegalArgumentException(text + ": no non-empty line to feed");
         }
         return out;
     }
