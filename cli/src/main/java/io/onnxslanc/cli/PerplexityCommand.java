@@ -51,6 +51,11 @@ final class PerplexityCommand implements Callable<Integer> {
                     + "emulate FP16 on the CPU with explicit Cast pairs")
     String emulate;
 
+    @Option(names = "--kv-cache",
+            description = "KV-cache decoders: feed each window token by token, the present outputs fed back as the past "
+                    + "(default: the whole window at once with an empty past); the same perplexity when the cache is right")
+    boolean kvCache;
+
     @Option(names = "--json", paramLabel = "FILE", description = "write the result as JSON")
     Path json;
 
@@ -72,7 +77,7 @@ final class PerplexityCommand implements Callable<Integer> {
             }
             WindowProtocol protocol = stride == null ? WindowProtocol.nonOverlapping(textWindow)
                     : WindowProtocol.sliding(textWindow, stride);
-            PerplexityOptions options = PerplexityOptions.defaults();
+            PerplexityOptions options = PerplexityOptions.defaults().withKvCache(kvCache);
             if (maxTokens != null) {
                 options = options.withMaxTokens(maxTokens - bosSlots);
             }

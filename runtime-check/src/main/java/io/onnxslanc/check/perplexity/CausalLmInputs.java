@@ -129,31 +129,61 @@ final class CausalLmInputs {
         return s.append(']').toString();
     }
 
-    /** Feeds for one window whose input ids are {@code ids}; the caller closes the tensors. */
+    /** Feeds for one window whose input ids are {@code ids}, with an empty past; the caller closes the tensors. */
     Map<String, OnnxTensor> create(OrtEnvironment env, long[] ids) throws OrtException {
+        return create(env, ids, 0, Map.of());
+    }
+
+    /**
+     * Feeds for {@code ids} at positions {@code past .. past + n - 1}: the mask covers past and new tokens,
+     * {@code use_cache_branch} is true when there is a past, and the past inputs are taken from {@code pastValues}
+     * (the previous step's present outputs; not copied, not closed here) or fed empty. The caller closes the tensors
+     * this made ({@link #closeCreated}).
+     */
+    Map<String, OnnxTensor> create(OrtEnvironment env, long[] ids, int past, Map<String, OnnxTensor> pastValues)
+            throws OrtException {
         Map<String, OnnxTensor> out = new LinkedHashMap<>();
         try {
             int n = ids.length;
             long[] positions = new long[n];
-            Arrays.setAll(positions, i -> i);
-            long[] ones = new long[n];
+            Arrays.setAll(positions, i -> past + i);
+            long[] ones = new long[past + n];
             Arrays.fill(ones, 1);
             for (Feed f : feeds) {
+                OnnxTensor given = f.kind == Kind.EMPTY_PAST ? pastValues.get(f.name) : null;
+                if (f.kind == Kind.EMPTY_PAST && given == null && past > 0) {
+                    throw new IllegalStateException("no past value for input '" + f.name + "' at step " + past);
+                }
                 OnnxTensor t = switch (f.kind) {
                     case INPUT_IDS -> integers(env, ids, new long[] {1, n}, f.type);
-                    case ATTENTION_MASK -> integers(env, ones, new long[] {1, n}, f.type);
+                    case ATTENTION_MASK -> integers(env, ones, new long[] {1, past + n}, f.type);
                     case POSITION_IDS -> integers(env, positions, new long[] {1, n}, f.type);
                     case CACHE_POSITION -> integers(env, positions, new long[] {n}, f.type);
-                    case USE_CACHE_BRANCH -> OnnxTensor.createTensor(env, new boolean[] {false});
-                    case EMPTY_PAST -> OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0), f.shape, f.type);
+                    case USE_CACHE_BRANCH -> OnnxTensor.createTensor(env, new boolean[] {past > 0});
+                    case EMPTY_PAST -> given != null ? given
+                            : OnnxTensor.createTensor(env, ByteBuffer.allocateDirect(0), f.shape, f.type);
                 };
                 out.put(f.name, t);
             }
             return out;
         } catch (OrtException | RuntimeException e) {
-            out.values().forEach(OnnxTensor::close);
+            closeCreated(out, pastValues);
             throw e;
         }
+    }
+
+    /** Closes the feeds this class made, not the past values it was handed. */
+    static void closeCreated(Map<String, OnnxTensor> feeds, Map<String, OnnxTensor> pastValues) {
+        for (Map.Entry<String, OnnxTensor> e : feeds.entrySet()) {
+            if (pastValues.get(e.getKey()) != e.getValue()) {
+                e.getValue().close();
+            }
+        }
+    }
+
+    /** The past key/value inputs, in the model's order. */
+    List<String> pastInputs() {
+        return feeds.stream().filter(f -> f.kind == Kind.EMPTY_PAST).map(Feed::name).toList();
     }
 
     private static OnnxTensor integers(OrtEnvironment env, long[] values, long[] shape, OnnxJavaType type)

@@ -116,11 +116,11 @@ public final class Perplexity implements AutoCloseable {
         long scored = 0;
         double[] perWindow = new double[windows.size()];
         for (int w = 0; w < windows.size(); w++) {
-            perWindow[w] = windowNll(used, windows.get(w), bos, w);
+            perWindow[w] = options.kvCache() ? cachedWindowNll(used, windows.get(w), bos, w) : windowNll(used, windows.get(w), bos, w);
             total += perWindow[w];
             scored += windows.get(w).scored();
         }
-        String description = protocol.describe() + (bos.isPresent() ? ", BOS " + bos.getAsInt() + " prepended"
+        String description = protocol.describe() + (options.kvCache() ? ", token by token through the KV cache" : "") + (bos.isPresent() ? ", BOS " + bos.getAsInt() + " prepended"
                 : ", no BOS") + (options.maxTokens() > 0 ? ", first " + count + " tokens" : ", " + count + " tokens");
         return new PerplexityResult(Math.exp(total / scored), scored, windows.size(), description, total,
                 options.keepWindowNll() ? perWindow : new double[0]);
@@ -173,6 +173,76 @@ public final class Perplexity implements AutoCloseable {
         } finally {
             feeds.values().forEach(OnnxTensor::close);
         }
+    }
+
+    /**
+     * The same window fed one token at a time: step p gets token p, a past of length p (the present outputs of step
+     * p - 1, fed back by name: present.0.key -> past_key_values.0.key) and a mask of p + 1 ones. Equal to
+     * {@link #windowNll} when the model's cache is right.
+     */
+    private double cachedWindowNll(int[] tokens, WindowProtocol.Window window, OptionalInt bos, int index)
+            throws OrtException {
+        Map<String, String> presentToPast = presentToPast();
+        int n = window.length();
+        int shift = bos.isPresent() ? 1 : 0;
+        Set<String> wanted = new java.util.LinkedHashSet<>(presentToPast.keySet());
+        wanted.add(logitsName);
+        OrtSession.Result previous = null;
+        Map<String, OnnxTensor> past = Map.of();
+        double nll = 0;
+        try {
+            for (int p = 0; p < n; p++) {
+                long id = p < shift ? bos.getAsInt() : tokens[window.start() + p - shift];
+                Map<String, OnnxTensor> feeds = inputs.create(env, new long[] {id}, p, past);
+                OrtSession.Result result;
+                try {
+                    result = session.run(feeds, wanted);
+                } finally {
+                    CausalLmInputs.closeCreated(feeds, past);
+                }
+                if (previous != null) {
+                    previous.close(); // its presents were this step's past
+                }
+                previous = result;
+                int target = window.start() + p + 1 - shift;
+                if (target >= window.firstScored() && target < window.end()) {
+                    nll += Logits.of(result.get(logitsName), 1, model, logitsName).nll(0, tokens[target], model);
+                }
+                Map<String, OnnxTensor> next = new java.util.HashMap<>();
+                for (Map.Entry<String, String> e : presentToPast.entrySet()) {
+                    next.put(e.getValue(), (OnnxTensor) result.get(e.getKey()).orElseThrow());
+                }
+                past = next;
+            }
+            return nll;
+        } catch (OrtException e) {
+            throw new IllegalStateException(String.format("%s: ONNX Runtime failed on window %d (tokens %d..%d) fed token"
+                    + " by token through the KV cache: %s", model, index, window.start(), window.end() - 1, e.getMessage()), e);
+        } finally {
+            if (previous != null) {
+                previous.close();
+            }
+        }
+    }
+
+    /** Present output -> past input, for every past input; a model without a complete cache cannot be fed so. */
+    private Map<String, String> presentToPast() throws OrtException {
+        List<String> pastInputs = inputs.pastInputs();
+        if (pastInputs.isEmpty()) {
+            throw new IllegalArgumentException(model + ": has no past key/value inputs; --kv-cache needs a decoder with a KV cache");
+        }
+        io.onnxslanc.check.inputs.DecoderLayout layout =
+                new io.onnxslanc.check.inputs.DecoderLayout(CausalLmInputs.INPUT_IDS, null, null, null, null, pastInputs);
+        Map<String, String> map = new java.util.LinkedHashMap<>();
+        for (String out : session.getOutputNames()) {
+            layout.pastFor(out).ifPresent(p -> map.put(out, p));
+        }
+        if (!new java.util.HashSet<>(map.values()).containsAll(pastInputs)) {
+            List<String> missing = pastInputs.stream().filter(p -> !map.containsValue(p)).toList();
+            throw new IllegalArgumentException(model + ": no present output feeds past input(s) " + missing
+                    + " (outputs: " + String.join(", ", session.getOutputNames()) + ")");
+        }
+        return map;
     }
 
     /** A [1, n, vocab] logits tensor read as floats (FP16/BF16 are widened by ONNX Runtime) or doubles. */
