@@ -105,7 +105,7 @@ class RealExportsTest {
     @Test
     void theFixtureFolderHoldsEveryExport() {
         List<ExportFixture> all = ExportFixture.all().toList();
-        assertTrue(all.size() >= 16, "fixtures in " + ExportFixture.folder() + ": " + all);
+        assertTrue(all.size() >= 17, "fixtures in " + ExportFixture.folder() + ": " + all);
         for (ExportFixture f : all) {
             assertTrue(Files.isRegularFile(f.model()), f.model() + " missing");
             assertTrue(!f.norms().isEmpty(), f + ": no norms listed");
