@@ -69,5 +69,33 @@ class KvCacheCommandTest {
         assertTrue(past.out().lines().anyMatch(l -> l.startsWith("present.0.key") && l.contains(",12,")), "past 8 + 4 new: " + past.out());
         CliRunner probe = CliRunner.run("probe", "--samples", "1", "--past-len", "5", withPast.toString());
         assertEquals(0, probe.exitCode(), probe.err());
+        CliRunner text = CliRunner.run("check", "--text", DataDir.tinyStoriesVal().toString(), "--tokenizer",
+                DataDir.tok512().toString(), "--samples", "2", withPast.toString(), fp16.toString());
+        assertEquals(0, text.exitCode(), text.err());
+    }
+
+    /** The torch.onnx-exported KV-cache Llama and its Optimum-style merged decoder (fixtures/exports), no options. */
+    @Test
+    void checkRunsOnTorchExportedWithPastAndMergedDecodersWithoutOptions() throws Exception {
+        for (String name : new String[] {"hf_llama_kv_cache", "hf_llama_merged"}) {
+            Path ref = fixture(name + ".onnx");
+            Path fp16 = dir.resolve(name + "-fp16.onnx");
+            CliRunner convert = CliRunner.run("-q", ref.toString(), fp16.toString());
+            assertEquals(0, convert.exitCode(), convert.err());
+            CliRunner check = CliRunner.run("check", "--samples", "2", "--seq-len", "16", ref.toString(), fp16.toString());
+            assertEquals(0, check.exitCode(), name + ": " + check.err());
+            assertTrue(check.out().contains((name.endsWith("merged") ? 4 : 2) + " sample(s)"), check.out());
+            assertTrue(check.out().contains("present.1.value"), check.out());
+        }
+    }
+
+    static Path fixture(String name) {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            Path f = p.resolve("fixtures").resolve("exports").resolve(name);
+            if (java.nio.file.Files.isRegularFile(f)) {
+                return f;
+            }
+        }
+        throw new IllegalStateException("fixtures/exports/" + name + " not found above " + Path.of("").toAbsolutePath());
     }
 }
