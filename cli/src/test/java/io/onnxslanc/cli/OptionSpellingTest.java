@@ -25,6 +25,11 @@ import picocli.CommandLine.ParseResult;
  */
 class OptionSpellingTest {
 
+    @org.junit.jupiter.api.AfterEach
+    void quietAgain() {
+        io.onnxslanc.check.ep.OrtLogging.setVerbose(false); // parsing --debug sets it, for the whole JVM
+    }
+
     /** Command words, flags, positionals. */
     static Stream<Arguments> commands() {
         return Stream.of(
