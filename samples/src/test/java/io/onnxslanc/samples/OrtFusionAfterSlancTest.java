@@ -1,5 +1,6 @@
 package io.onnxslanc.samples;
 
+import io.onnxslanc.testing.SharedData;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -64,7 +65,7 @@ class OrtFusionAfterSlancTest {
     @Test
     void ortStillFusesEveryCalibratedNorm() throws Exception {
         Path original = dir.resolve("stories260K.onnx");
-        Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults(), original, false);
+        Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults(), original, false);
         Model m = ModelReader.read(original);
         reciprocalToDiv(m);
         ModelWriter.write(m, original.resolveSibling("div.onnx"));
