@@ -52,7 +52,7 @@ final class CheckCommand implements Callable<Integer> {
                 new Parity.Options(InputGenerator.vocabSize(refGraph), Parity.Options.defaults().relativeErrorFloor()));
         out.print(report.toTable());
         if (json != null) {
-            Reports r = new Reports();
+            Reports r = new Reports("check");
             r.putJson("parity", report.toJson());
             r.write(json);
         }

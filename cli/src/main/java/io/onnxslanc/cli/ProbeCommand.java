@@ -55,7 +55,7 @@ final class ProbeCommand implements Callable<Integer> {
         ProbeReport report = NormProbe.run(source, taps, inputs, runtime.factory());
         out.print(report.toTable());
         if (json != null) {
-            Reports r = new Reports();
+            Reports r = new Reports("probe");
             r.putJson("probe", report.toJson());
             r.write(json);
         }

@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -146,7 +147,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
 
     public String toJson() {
         try {
-            return JSON.writeValueAsString(this);
+            return ToolInfo.stamped("calibration", JSON.writeValueAsString(this)); // tool, version, schema first
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise the calibration report: " + e.getMessage(), e);
         }

@@ -1,5 +1,6 @@
 package io.onnxslanc.convert;
 
+import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -207,7 +208,7 @@ public final class ConversionReport {
 
     public String toJson() {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = om.createObjectNode();
+        ObjectNode root = ToolInfo.header("conversion");
         root.put("target", target.name());
         root.put("alreadyConverted", alreadyConverted());
         if (alreadyConverted()) {

@@ -1,8 +1,8 @@
 package io.onnxslanc.samples.experiment;
 
+import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
 import io.onnxslanc.samples.amplify.AmplifyReport;
 import java.util.ArrayList;
 import java.util.List;
@@ -118,7 +118,7 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
 
     public String toJson() {
         try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this) + "\n";
+            return ToolInfo.stamped("experiment", new ObjectMapper().writeValueAsString(this)) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write the experiment as JSON", e);
         }
