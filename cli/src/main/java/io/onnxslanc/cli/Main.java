@@ -31,7 +31,7 @@ import picocli.CommandLine.Parameters;
         exitCodeList = {"0:ok", "1:error: one line 'error: <file>: <problem>', no output file left behind",
                 "2:usage error (unknown option, missing or malformed argument)",
                 "3:a verdict failed: check's gates, --verify, --strict"},
-        subcommands = {DemoCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
+        subcommands = {DemoCommand.class, FetchSamplesCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
                 AmplifyCommand.class, ExperimentCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "

@@ -92,6 +92,11 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
         return sb.toString();
     }
 
+    /** The MiniLM table alone, with its title (the demo's stress test when stories260K is not at hand). */
+    public String miniLmText() {
+        return miniLmTitle() + "\n" + textTable(miniLmHeader(), miniLmCells());
+    }
+
     /** The same as GitHub-flavoured Markdown. */
     public String toMarkdown() {
         StringBuilder sb = new StringBuilder();
