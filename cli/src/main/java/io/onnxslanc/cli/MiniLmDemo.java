@@ -44,7 +44,7 @@ final class MiniLmDemo {
         out.println();
         out.println("stress test (as in `experiment`): MiniLM's residual stream amplified by c, FP16 emulated on the CPU");
         out.flush();
-        ExperimentResult r = SlancExperiment.runMiniLm(List.of(1.0, FACTOR), line -> { });
+        ExperimentResult r = SlancExperiment.runMiniLm(List.of(FACTOR), line -> { });
         out.print(r.miniLmText());
         ExperimentResult.EncoderRow naive = r.encoder(FACTOR, Variant.NAIVE_NORMS);
         ExperimentResult.EncoderRow slanc = r.encoder(FACTOR, Variant.SLANC);

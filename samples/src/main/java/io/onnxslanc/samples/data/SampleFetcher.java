@@ -22,14 +22,19 @@ import java.util.function.Consumer;
  * run; a file that is already present with the right sum is not fetched again.
  */
 public final class SampleFetcher {
-    private static final int TIMEOUT_MS = 30_000;
-
     private final Path dir;
     private final Consumer<String> log;
+    private final int timeoutMs;
 
     public SampleFetcher(Path dir, Consumer<String> log) {
+        this(dir, log, 30_000);
+    }
+
+    /** {@code timeoutMs}: connecting, and waiting for the next bytes, before the download counts as interrupted. */
+    public SampleFetcher(Path dir, Consumer<String> log, int timeoutMs) {
         this.dir = dir;
         this.log = log;
+        this.timeoutMs = timeoutMs;
     }
 
     /** Fetches every file; stops at the first failure with an IOException naming the file or URL and the problem. */
@@ -120,10 +125,10 @@ public final class SampleFetcher {
         }
     }
 
-    private static URLConnection open(SampleFile f, long from) throws IOException {
+    private URLConnection open(SampleFile f, long from) throws IOException {
         URLConnection c = f.url().toURL().openConnection();
-        c.setConnectTimeout(TIMEOUT_MS);
-        c.setReadTimeout(TIMEOUT_MS);
+        c.setConnectTimeout(timeoutMs);
+        c.setReadTimeout(timeoutMs);
         if (from > 0) {
             c.setRequestProperty("Range", "bytes=" + from + "-");
         }

@@ -87,7 +87,7 @@ class SampleFetcherTest {
     }
 
     private SampleFetcher fetcher() {
-        return new SampleFetcher(dir, log::add);
+        return new SampleFetcher(dir, log::add, 2_000); // a cut connection stalls: 2 s until it counts as interrupted
     }
 
     @Test
