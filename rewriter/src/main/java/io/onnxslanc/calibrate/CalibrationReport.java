@@ -1,11 +1,11 @@
 package io.onnxslanc.calibrate;
 
-import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.calibrate.math.ScaleResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,11 +1,11 @@
 package io.onnxslanc.convert;
 
-import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.ir.DataType;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;

@@ -1,6 +1,5 @@
 package io.onnxslanc.samples;
 
-import io.onnxslanc.testing.SharedData;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -15,6 +14,7 @@ import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
+import io.onnxslanc.testing.SharedData;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

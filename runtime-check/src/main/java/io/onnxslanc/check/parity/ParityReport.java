@@ -1,8 +1,8 @@
 package io.onnxslanc.check.parity;
 
-import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.check.ep.RunInfo;
 
 import java.util.Arrays;

@@ -1,8 +1,8 @@
 package io.onnxslanc.samples.experiment;
 
-import io.onnxslanc.ToolInfo;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.samples.amplify.AmplifyReport;
 import java.util.ArrayList;
 import java.util.List;
