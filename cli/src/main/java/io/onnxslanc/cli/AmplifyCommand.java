@@ -65,7 +65,7 @@ final class AmplifyCommand implements Callable<Integer> {
         out.print(r.summary());
         out.println("wrote " + output);
         if (report != null) {
-            Reports json = new Reports();
+            Reports json = new Reports("amplify");
             json.put("input", input.toString());
             json.put("output", output.toString());
             json.putPojo("amplification", r);

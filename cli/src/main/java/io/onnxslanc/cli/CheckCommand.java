@@ -57,7 +57,7 @@ final class CheckCommand implements Callable<Integer> {
         }
         out.print(report.toTable());
         if (json != null) {
-            Reports r = new Reports();
+            Reports r = new Reports("check");
             r.putJson("parity", report.toJson());
             r.write(json);
         }

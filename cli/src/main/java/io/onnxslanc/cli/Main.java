@@ -7,6 +7,7 @@ import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.SlancPipeline;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
@@ -23,10 +24,14 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code java -jar onnx-slanc.jar in.onnx out.onnx}: read, calibrate the norms, convert to FP16, write.
- * Exit codes: 0 ok, 1 failure, 2 usage error.
+ * Exit codes: 0 ok, 1 error, 2 usage error, 3 a verdict failed (check's gates, --verify, --strict).
  */
-@Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
-        subcommands = {DemoCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
+@Command(name = "onnx-slanc", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:ok", "1:error: one line 'error: <file>: <problem>', no output file left behind",
+                "2:usage error (unknown option, missing or malformed argument)",
+                "3:a verdict failed: check's gates, --verify, --strict"},
+        subcommands = {DemoCommand.class, FetchSamplesCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
                 AmplifyCommand.class, ExperimentCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
@@ -104,6 +109,14 @@ public final class Main implements Callable<Integer> {
         io.onnxslanc.check.ep.OrtLogging.setVerbose(on);
     }
 
+    /** {@code --version}: the POM's version, read from the jar (see {@link ToolInfo}). */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {ToolInfo.NAME + " " + ToolInfo.version()};
+        }
+    }
+
     public static void main(String[] args) {
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
@@ -140,7 +153,7 @@ public final class Main implements Callable<Integer> {
         Model model = ModelReader.read(input);
         out.println("read " + input);
         out.print(ModelSummary.describe(model));
-        Reports json = new Reports();
+        Reports json = new Reports("convert");
         json.put("input", input.toString());
         json.put("output", output.toString());
         SlancOptions slanc = null;

@@ -89,7 +89,7 @@ final class PerplexityCommand implements Callable<Integer> {
                 PerplexityResult r = ppl.evaluate(tok, content, protocol, options);
                 out.println("protocol: " + r.protocol() + "; NLL summed in double");
                 if (json != null) {
-                    Reports rep = new Reports();
+                    Reports rep = new Reports("perplexity");
                     rep.put("model", model.toString());
                     rep.put("text", text.toString());
                     rep.putPojo("run", opened.info());

@@ -60,7 +60,7 @@ final class ProbeCommand implements Callable<Integer> {
         }
         out.print(report.toTable());
         if (json != null) {
-            Reports r = new Reports();
+            Reports r = new Reports("probe");
             r.putJson("probe", report.toJson());
             r.write(json);
         }

@@ -4,16 +4,25 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.io.ModelFormatException;
 import io.onnxslanc.io.TempFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
-/** The JSON report a command writes with --report / --json: sections from each stage, in order. */
+/**
+ * The JSON report a command writes with --report / --json: the header (tool, version, schema "{@code kind}/1", see
+ * {@link ToolInfo}), then sections from each stage, in order. A stage's own header is dropped: the file has one.
+ */
 final class Reports {
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private final ObjectNode root = JSON.createObjectNode();
+    private final ObjectNode root;
+
+    /** {@code kind}: the command's report kind (convert, check, probe, perplexity, amplify). */
+    Reports(String kind) {
+        root = ToolInfo.header(kind);
+    }
 
     void put(String key, String value) {
         root.put(key, value);
@@ -26,7 +35,7 @@ final class Reports {
     /** Embeds a section that a stage already rendered as JSON text. */
     void putJson(String key, String json) {
         try {
-            root.set(key, JSON.readTree(json));
+            root.set(key, withoutHeader(JSON.readTree(json)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("report section " + key + " is not JSON", e);
         }
@@ -35,10 +44,17 @@ final class Reports {
     /** Copies every field of a section to the top level (the calibration's "norms" array lives there). */
     void mergeJson(String json) {
         try {
-            root.setAll((ObjectNode) JSON.readTree(json));
+            root.setAll((ObjectNode) withoutHeader(JSON.readTree(json)));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("report section is not JSON", e);
         }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode withoutHeader(com.fasterxml.jackson.databind.JsonNode section) {
+        if (section instanceof ObjectNode o) {
+            o.remove(ToolInfo.HEADER_KEYS);
+        }
+        return section;
     }
 
     void write(Path file) {

@@ -40,9 +40,9 @@ final class TerminalProgress implements Progress {
         this.err = err;
     }
 
-    /** Progress on a terminal unless {@code quiet}; nothing when output is redirected. */
+    /** Progress on a terminal unless {@code quiet}; nothing when stderr is redirected. */
     static Progress create(boolean quiet) {
-        return quiet || System.console() == null ? Progress.NONE : new TerminalProgress(System.err);
+        return quiet || !StderrTerminal.isTerminal() ? Progress.NONE : new TerminalProgress(System.err);
     }
 
     @Override

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -18,8 +18,8 @@ class AmplifyAndExperimentCommandTest {
     Path dir;
 
     private String ppl(Path model) {
-        CliRunner r = CliRunner.run("perplexity", model.toString(), "--text", DataDir.tinyStoriesVal().toString(),
-                "--tokenizer", DataDir.tok512().toString(), "--max-tokens", "128");
+        CliRunner r = CliRunner.run("perplexity", model.toString(), "--text", SharedData.tinyStoriesVal().toString(),
+                "--tokenizer", SharedData.tok512().toString(), "--max-tokens", "128");
         assertEquals(0, r.exitCode(), r.err());
         return r.out().lines().filter(l -> l.startsWith("ppl ")).findFirst().orElseThrow();
     }
@@ -27,7 +27,7 @@ class AmplifyAndExperimentCommandTest {
     @Test
     void amplifiedModelHasTheSamePerplexity() throws IOException {
         Path original = dir.resolve("s.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), original.toString()).exitCode());
+        assertEquals(0, CliRunner.run("import-llama2c", SharedData.stories260K().toString(), original.toString()).exitCode());
         Path amplified = dir.resolve("s.x1024.onnx");
         Path report = dir.resolve("amplify.json");
         CliRunner r = CliRunner.run("amplify", original.toString(), amplified.toString(), "--factor", "1024",
@@ -43,7 +43,7 @@ class AmplifyAndExperimentCommandTest {
     @Test
     void badFactorIsAUsageError() throws IOException {
         Path original = dir.resolve("s.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), original.toString()).exitCode());
+        assertEquals(0, CliRunner.run("import-llama2c", SharedData.stories260K().toString(), original.toString()).exitCode());
         CliRunner r = CliRunner.run("amplify", original.toString(), dir.resolve("o.onnx").toString(), "--factor", "0");
         assertEquals(2, r.exitCode());
         assertTrue(r.err().startsWith("--factor must be finite and > 0, got 0.0"), r.err());
@@ -66,6 +66,8 @@ class AmplifyAndExperimentCommandTest {
         Path json = dir.resolve("e.json");
         Path md = dir.resolve("e.md");
         CliRunner r = CliRunner.run("experiment", "--factors", "1,64", "--max-tokens", "64", "--minilm-factors", "none",
+                "--checkpoint", SharedData.stories260K().toString(), "--tokenizer", SharedData.tok512().toString(),
+                "--text", SharedData.tinyStoriesVal().toString(),
                 "--json", json.toString(), "--markdown", md.toString(), "--quiet");
         assertEquals(0, r.exitCode(), r.err());
         assertTrue(r.out().contains("(d) FP16 + SLaNC"), r.out());

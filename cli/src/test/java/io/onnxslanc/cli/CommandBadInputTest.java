@@ -15,7 +15,7 @@ import com.google.protobuf.ByteString;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import io.onnxslanc.samples.SampleModels;
 import io.onnxslanc.samples.llama.SynthConfig;
 import io.onnxslanc.samples.llama.SyntheticLlama;
@@ -176,7 +176,7 @@ class CommandBadInputTest {
         Path text = dir.resolve("latin1.txt");
         Files.write(text, "Once upon a time, a caf\u00e9 ".getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
         Path json = dir.resolve("ppl.json");
-        assertError(perplexity(model, text, DataDir.tok512(), json), List.of(text.toString(), "not valid UTF-8", "byte offset 23"), json);
+        assertError(perplexity(model, text, SharedData.tok512(), json), List.of(text.toString(), "not valid UTF-8", "byte offset 23"), json);
     }
 
     @Test
@@ -185,7 +185,7 @@ class CommandBadInputTest {
         Path text = dir.resolve("empty.txt");
         Files.write(text, new byte[0]);
         Path json = dir.resolve("ppl.json");
-        assertError(perplexity(model, text, DataDir.tok512(), json), List.of(text.toString(), "empty"), json);
+        assertError(perplexity(model, text, SharedData.tok512(), json), List.of(text.toString(), "empty"), json);
     }
 
     @Test
@@ -204,7 +204,7 @@ class CommandBadInputTest {
         Path text = dir.resolve("story.txt");
         Files.writeString(text, "Once upon a time there was a little dog.\n");
         Path json = dir.resolve("ppl.json");
-        assertError(perplexity(model, text, DataDir.tok512(), json), List.of(model.toString(), "'pixel_values'", "cannot feed"), json);
+        assertError(perplexity(model, text, SharedData.tok512(), json), List.of(model.toString(), "'pixel_values'", "cannot feed"), json);
     }
 
     // ---- check ------------------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ class CommandBadInputTest {
 
     @Test
     void importOfATruncatedCheckpoint() throws IOException {
-        byte[] full = Files.readAllBytes(DataDir.stories260K());
+        byte[] full = Files.readAllBytes(SharedData.stories260K());
         Path ckpt = dir.resolve("truncated.bin");
         Files.write(ckpt, Arrays.copyOf(full, full.length / 2));
         Path out = dir.resolve("model.onnx");
@@ -237,7 +237,7 @@ class CommandBadInputTest {
 
     @Test
     void importOfACheckpointWhoseHeaderDisagreesWithItsSize() throws IOException {
-        byte[] full = Files.readAllBytes(DataDir.stories260K());
+        byte[] full = Files.readAllBytes(SharedData.stories260K());
         Path ckpt = dir.resolve("padded.bin");
         Files.write(ckpt, Arrays.copyOf(full, full.length + 64));
         Path out = dir.resolve("model.onnx");

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -26,8 +26,8 @@ class StreamedPipelineCommandTest {
     }
 
     private static double ppl(Path model) {
-        CliRunner r = CliRunner.run("perplexity", model.toString(), "--text", DataDir.tinyStoriesVal().toString(),
-                "--tokenizer", DataDir.tok512().toString(), "--max-tokens", "128");
+        CliRunner r = CliRunner.run("perplexity", model.toString(), "--text", SharedData.tinyStoriesVal().toString(),
+                "--tokenizer", SharedData.tok512().toString(), "--max-tokens", "128");
         assertEquals(0, r.exitCode(), r.err());
         String line = r.out().lines().filter(l -> l.startsWith("ppl ")).findFirst().orElseThrow();
         return Double.parseDouble(line.split("\\s+")[1]);
@@ -37,10 +37,10 @@ class StreamedPipelineCommandTest {
     void externalDataInputIsStreamedOnceAndGivesTheSameModel(@TempDir Path dir) throws Exception {
         Path external = dir.resolve("ext").resolve("stories.onnx");
         Files.createDirectories(external.getParent());
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), external.toString(),
+        assertEquals(0, CliRunner.run("import-llama2c", SharedData.stories260K().toString(), external.toString(),
                 "--external-data").exitCode());
         Path inline = dir.resolve("stories-inline.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), inline.toString()).exitCode());
+        assertEquals(0, CliRunner.run("import-llama2c", SharedData.stories260K().toString(), inline.toString()).exitCode());
 
         Path streamed = dir.resolve("a").resolve("out.onnx");
         CliRunner r = CliRunner.run(external.toString(), streamed.toString(), "--external-data", "-q");

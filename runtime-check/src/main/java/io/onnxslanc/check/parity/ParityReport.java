@@ -2,7 +2,7 @@ package io.onnxslanc.check.parity;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.check.ep.RunInfo;
 
 import java.util.Arrays;
@@ -38,7 +38,7 @@ public record ParityReport(String reference, String candidate, RunInfo reference
 
     public String toJson() {
         try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this);
+            return ToolInfo.stamped("parity", new ObjectMapper().writeValueAsString(this));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write the parity report as JSON: " + e.getMessage(), e);
         }

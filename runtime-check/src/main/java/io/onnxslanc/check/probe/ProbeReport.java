@@ -2,7 +2,7 @@ package io.onnxslanc.check.probe;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.check.ep.RunInfo;
 
 import java.util.List;
@@ -39,7 +39,7 @@ public record ProbeReport(String model, RunInfo run, int samples, List<NormStats
 
     public String toJson() {
         try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this);
+            return ToolInfo.stamped("probe", new ObjectMapper().writeValueAsString(this));
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write the probe report as JSON: " + e.getMessage(), e);
         }

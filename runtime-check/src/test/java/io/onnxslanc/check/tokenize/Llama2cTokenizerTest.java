@@ -22,14 +22,16 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class Llama2cTokenizerTest {
-    static final Path TOK512 = TestData.file("stories260K/tok512.bin");
-    static final Path TEXT = TestData.file("text/tinystories-val.txt");
+    static Path TOK512;
+    static Path TEXT;
 
     static Llama2cTokenizer tokenizer;
     static NaiveLlama2cEncoder reference;
 
     @BeforeAll
     static void load() throws IOException {
+        TOK512 = TestData.file("stories260K/tok512.bin"); // skips the class when the shared data is absent
+        TEXT = TestData.file("text/tinystories-val.txt");
         tokenizer = Llama2cTokenizer.load(TOK512);
         reference = new NaiveLlama2cEncoder(Files.readAllBytes(TOK512));
     }

@@ -2,7 +2,7 @@ package io.onnxslanc.samples.experiment;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.ToolInfo;
 import io.onnxslanc.samples.amplify.AmplifyReport;
 import java.util.ArrayList;
 import java.util.List;
@@ -92,6 +92,11 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
         return sb.toString();
     }
 
+    /** The MiniLM table alone, with its title (the demo's stress test when stories260K is not at hand). */
+    public String miniLmText() {
+        return miniLmTitle() + "\n" + textTable(miniLmHeader(), miniLmCells());
+    }
+
     /** The same as GitHub-flavoured Markdown. */
     public String toMarkdown() {
         StringBuilder sb = new StringBuilder();
@@ -118,7 +123,7 @@ public record ExperimentResult(String runtime, List<String> protocol, List<LmRow
 
     public String toJson() {
         try {
-            return new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValueAsString(this) + "\n";
+            return ToolInfo.stamped("experiment", new ObjectMapper().writeValueAsString(this)) + "\n";
         } catch (JsonProcessingException e) {
             throw new IllegalStateException("cannot write the experiment as JSON", e);
         }

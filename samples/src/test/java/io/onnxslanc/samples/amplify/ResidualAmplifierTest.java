@@ -21,7 +21,7 @@ import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.match.NormMatcher;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import io.onnxslanc.samples.SampleModels;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
@@ -47,16 +47,6 @@ class ResidualAmplifierTest {
     @BeforeAll
     static void inputs() throws IOException {
         Files.createDirectories(DIR);
-        try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
-            String text = Files.readString(DataDir.tinyStoriesVal()).substring(0, 400);
-            int[] ids = tok.encode(text);
-            long[] in = new long[65];
-            in[0] = 1; // BOS
-            for (int i = 1; i < in.length; i++) {
-                in[i] = ids[i - 1];
-            }
-            storiesFeed = Map.of("input_ids", TensorData.ofLongs(new long[] {1, in.length}, in));
-        }
         try (HfTokenizerJson tok = HfTokenizerJson.load(SampleModels.MINILM.tokenizerJson())) {
             EncoderInput e = tok.encodeSentence("The quick brown fox jumps over the lazy dog near the river bank.");
             miniLmFeed = Map.of("input_ids", TensorData.ofLongs(e.shape(), e.inputIds()),
@@ -65,10 +55,28 @@ class ResidualAmplifierTest {
         }
     }
 
+    /** BOS + 64 tokens of tinystories-val.txt; only the stories260K tests need the shared data, the MiniLM ones run without. */
+    private static Map<String, TensorData> storiesFeed() throws IOException {
+        if (storiesFeed != null) {
+            return storiesFeed;
+        }
+        try (Llama2cTokenizer tok = Llama2cTokenizer.load(SharedData.tok512())) {
+            String text = Files.readString(SharedData.tinyStoriesVal()).substring(0, 400);
+            int[] ids = tok.encode(text);
+            long[] in = new long[65];
+            in[0] = 1; // BOS
+            for (int i = 1; i < in.length; i++) {
+                in[i] = ids[i - 1];
+            }
+            storiesFeed = Map.of("input_ids", TensorData.ofLongs(new long[] {1, in.length}, in));
+        }
+        return storiesFeed;
+    }
+
     @Test
     void stories260KPreNormKeepsLogitsAndAmplifiesEveryNormInput() throws IOException {
         Path original = DIR.resolve("stories260K.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), original);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults()), original);
         for (double c : FACTORS) {
             Model m = ModelReader.read(original);
             AmplifyReport r = ResidualAmplifier.amplify(m, c);
@@ -82,15 +90,15 @@ class ResidualAmplifierTest {
             assertBlocksRecognised(m);
             Path amplified = DIR.resolve("stories260K.x" + (int) c + ".onnx");
             ModelWriter.write(m, amplified);
-            assertSameOutputs(original, amplified, storiesFeed, c);
-            assertNormInputsScaled(original, amplified, storiesFeed, c, 11);
+            assertSameOutputs(original, amplified, storiesFeed(), c);
+            assertNormInputsScaled(original, amplified, storiesFeed(), c, 11);
         }
     }
 
     @Test
     void fusedNormsWithSkipInputsToo() throws IOException {
         Path original = DIR.resolve("stories260K.fused.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(),
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(),
                 ImportOptions.defaults().withNormStyle(NormStyle.FUSED)), original);
         Model m = ModelReader.read(original);
         AmplifyReport r = ResidualAmplifier.amplify(m, 256);
@@ -99,7 +107,7 @@ class ResidualAmplifierTest {
         assertEquals(11, r.epsilons());
         Path amplified = DIR.resolve("stories260K.fused.x256.onnx");
         ModelWriter.write(m, amplified);
-        assertSameOutputs(original, amplified, storiesFeed, 256);
+        assertSameOutputs(original, amplified, storiesFeed(), 256);
     }
 
     @Test
@@ -139,7 +147,7 @@ class ResidualAmplifierTest {
     @Test
     void factorOneChangesNothingAndBadFactorsAreRejected() throws IOException {
         Path original = DIR.resolve("stories260K.one.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), original);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults()), original);
         Model m = ModelReader.read(original);
         int nodes = m.graph().nodes().size();
         AmplifyReport r = ResidualAmplifier.amplify(m, 1);

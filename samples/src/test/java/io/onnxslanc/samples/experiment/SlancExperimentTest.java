@@ -3,6 +3,7 @@ package io.onnxslanc.samples.experiment;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.testing.SharedData;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,9 @@ class SlancExperimentTest {
 
     @Test
     void reducedExperiment() {
+        SharedData.stories260K(); // skipped (or failed in CI) here, with the rule's reason, when the data is absent
         ExperimentOptions o = ExperimentOptions.defaults().withFactors(List.of(1.0, 64.0, 1024.0)).withMaxPositions(128)
+                .withData(SharedData.stories260K(), SharedData.tok512(), SharedData.tinyStoriesVal())
                 .withMiniLmFactors(List.of()).withWorkDir(Path.of("target", "experiment-test"));
         ExperimentResult r = SlancExperiment.run(o, line -> { });
         System.out.print(r.toText());

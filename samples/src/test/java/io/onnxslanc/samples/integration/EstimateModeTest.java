@@ -12,7 +12,7 @@ import io.onnxslanc.check.model.Protos;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.proto.Onnx.TensorProto;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import io.onnxslanc.samples.SampleModels;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
@@ -39,9 +39,9 @@ class EstimateModeTest {
     void stories260kEstimatesAgreeWithExactScalesWithinTheirStandardErrors() throws IOException {
         Files.createDirectories(DIR);
         Path file = DIR.resolve("stories260K.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), file);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults()), file);
         CalibrationReport report = Slanc.calibrate(ModelReader.read(file), PROBED);
-        ReferenceLlama ckpt = ReferenceLlama.fromLlama2c(DataDir.stories260K());
+        ReferenceLlama ckpt = ReferenceLlama.fromLlama2c(SharedData.stories260K());
         List<CalibrationReport.Norm> norms = report.norms();
         assertEquals(11, norms.size());
         double worstZ = 0;

@@ -2,7 +2,7 @@ package io.onnxslanc.samples.integration;
 
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
 import io.onnxslanc.check.tokenize.Utf8Text;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
@@ -23,8 +23,8 @@ final class IntegrationData {
 
     /** BOS followed by the first {@code count - 1} tokens of tinystories-val.txt (tok512 tokenizer). */
     static int[] storyTokens(int count) {
-        try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
-            String text = Utf8Text.read(DataDir.tinyStoriesVal());
+        try (Llama2cTokenizer tok = Llama2cTokenizer.load(SharedData.tok512())) {
+            String text = Utf8Text.read(SharedData.tinyStoriesVal());
             // a prefix comfortably longer than needed: tok512 averages well over one char per token
             int[] ids = tok.encode(text.substring(0, Math.min(text.length(), 8 * count)));
             if (ids.length < count - 1) {

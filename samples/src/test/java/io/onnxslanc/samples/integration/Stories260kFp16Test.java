@@ -27,7 +27,7 @@ import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Value;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
 import io.onnxslanc.samples.llama.NormStyle;
@@ -58,8 +58,8 @@ class Stories260kFp16Test {
     static void load() throws IOException {
         Files.createDirectories(DIR);
         long t0 = System.nanoTime();
-        try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
-            tokens = tok.encode(Utf8Text.read(DataDir.tinyStoriesVal()));
+        try (Llama2cTokenizer tok = Llama2cTokenizer.load(SharedData.tok512())) {
+            tokens = tok.encode(Utf8Text.read(SharedData.tinyStoriesVal()));
         }
         System.out.printf("tinystories-val.txt: %d tokens (%.1f s)%n", tokens.length, (System.nanoTime() - t0) / 1e9);
     }
@@ -67,7 +67,7 @@ class Stories260kFp16Test {
     private static Path imported(NormStyle style, Path dir) throws IOException {
         Files.createDirectories(dir);
         Path p = dir.resolve("stories260K-" + style + ".onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults().withNormStyle(style)), p);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(), ImportOptions.defaults().withNormStyle(style)), p);
         return p;
     }
 

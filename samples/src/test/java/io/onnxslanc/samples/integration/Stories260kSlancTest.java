@@ -16,7 +16,7 @@ import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
-import io.onnxslanc.samples.DataDir;
+import io.onnxslanc.testing.SharedData;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
 import io.onnxslanc.samples.llama.NormStyle;
@@ -54,7 +54,7 @@ class Stories260kSlancTest {
     @BeforeAll
     static void load() throws IOException {
         Files.createDirectories(DIR);
-        ckpt = ReferenceLlama.fromLlama2c(DataDir.stories260K()); // the test's own reader of the raw checkpoint
+        ckpt = ReferenceLlama.fromLlama2c(SharedData.stories260K()); // the test's own reader of the raw checkpoint
         assertEquals(64, ckpt.dim);
         assertEquals(8, ckpt.heads);
         assertEquals(4, ckpt.kvHeads);
@@ -99,7 +99,7 @@ class Stories260kSlancTest {
     @EnumSource(value = NormStyle.class, names = {"DECOMPOSED", "FUSED"})
     void everyNormIsClassifiedScaledAsTheFormulasSayAndLogitsAreUnchanged(NormStyle style) throws IOException {
         Path original = DIR.resolve("stories260K-" + style + ".onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(),
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(SharedData.stories260K(),
                 ImportOptions.defaults().withNormStyle(style)), original);
         Model model = ModelReader.read(original);
         CalibrationReport report = Slanc.calibrate(model, EXACT);
