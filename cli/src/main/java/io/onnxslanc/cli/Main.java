@@ -14,6 +14,9 @@ import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.check.emulate.Emulation;
 import io.onnxslanc.check.verify.Verdict;
+import io.onnxslanc.check.fallback.Fp32Fallback;
+import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.samples.amplify.ResidualRescale;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -106,6 +109,16 @@ public final class Main implements Callable<Integer> {
                     + "so FP16 overflow shows on a CPU; 'none' for the plain run only)")
     String verifyEmulate;
 
+    @Option(names = "--fp32-fallback", paramLabel = "MODE", defaultValue = "off",
+            description = "auto: measure every activation after SLaNC on the --text/--tokenizer lines or generated inputs; "
+                    + "where one overflows FP16, first try an exact power-of-two rescale of the residual stream, then keep "
+                    + "the nodes that still produce or read such values in FP32 behind Casts (listed in the report); off (default)")
+    String fp32Fallback;
+
+    @Option(names = "--fp32-fallback-margin", paramLabel = "X", defaultValue = "2",
+            description = "a tensor counts as overflowing when max |x| * X >= 65504 (default 2: the samples do not show every peak)")
+    double fp32FallbackMargin;
+
     @CommandLine.Mixin
     GateOptions gateOptions;
 
@@ -176,9 +189,23 @@ public final class Main implements Callable<Integer> {
             Path target = stage != null ? stage.model() : output;
             Path fp32Graph = null;
             CalibrationReport early = null;
+            java.util.Set<String> fallbackNodes = java.util.Set.of();
+            if (fallback()) {
+                Fp32Fallback.Plan plan = Fp32Fallback.plan(input, slanc, inputOptions.build(ModelSource.parsed(input).proto()),
+                        runtime.factory(), Fp32Fallback.Options.defaults().withMargin(fp32FallbackMargin)
+                                .withRescale(ResidualRescale.INSTANCE));
+                model = plan.model(); // rescaled when that helped, calibrated, every node named
+                early = plan.calibration();
+                slanc = null;
+                fallbackNodes = plan.report().nodeNames();
+                out.print(plan.report().toText());
+                json.putJson("fp32_fallback", plan.report().toJson());
+            }
             if (emulation != null && !noFp16) {
                 // the emulation runs the FP32 graph OUT is converted from: calibrate first and keep a copy of it
-                early = calibrate(model, slanc);
+                if (slanc != null) {
+                    early = calibrate(model, slanc);
+                }
                 fp32Graph = stage.scratch("fp32-graph.onnx");
                 ModelWriter.write(model, fp32Graph);
                 slanc = null;
@@ -186,7 +213,7 @@ public final class Main implements Callable<Integer> {
             SlancPipeline.Result result;
             try {
                 // with external data, the FP16 weights stream out while SLaNC computes (see SlancPipeline)
-                result = SlancPipeline.run(model, input, target, slanc, noFp16 ? null : fp16Options(), options);
+                result = SlancPipeline.run(model, input, target, slanc, noFp16 ? null : fp16Options(fallbackNodes), options);
             } catch (CalibrationException e) {
                 throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
             } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
@@ -208,7 +235,7 @@ public final class Main implements Callable<Integer> {
             int code = 0;
             if (verify) {
                 OutputVerifier.Outcome outcome = OutputVerifier.verify(input, target, output.toString(), fp32Graph,
-                        fp32NodeNames(model), emulation, gateOptions.gates(), inputOptions, runtime.factory());
+                        fp32NodeNames(model, fallbackNodes), emulation, gateOptions.gates(), inputOptions, runtime.factory());
                 for (Verdict v : outcome.verdicts()) {
                     out.print(Verdicts.describe(v));
                     out.println(v.line());
@@ -246,8 +273,8 @@ public final class Main implements Callable<Integer> {
     }
 
     /** The nodes OUT keeps in FP32 that the emulation must leave unrounded (the block lists by name and op type). */
-    private java.util.Set<String> fp32NodeNames(Model model) {
-        java.util.Set<String> names = new java.util.TreeSet<>();
+    private java.util.Set<String> fp32NodeNames(Model model, java.util.Set<String> fallbackNodes) {
+        java.util.Set<String> names = new java.util.TreeSet<>(fallbackNodes);
         if (nodeBlockList != null) {
             names.addAll(nodeBlockList);
         }
@@ -265,7 +292,16 @@ public final class Main implements Callable<Integer> {
         return sb.append("]}").toString();
     }
 
-    private Fp16Options fp16Options() {
+    private boolean fallback() {
+        return switch (fp32Fallback.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> true;
+            case "off" -> false;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--fp32-fallback must be auto or off, got '" + fp32Fallback + "'");
+        };
+    }
+
+    private Fp16Options fp16Options(java.util.Set<String> fallbackNodes) {
         Fp16Options o = Fp16Options.defaults().withTarget(Fp16Options.parseTarget(target)).withNormsFp32(normsFp32);
         if (keepIoTypes != null) {
             o = keepIoTypes.contains("*") ? o.withKeepAllIoTypes(true) : o.withKeepIoNames(java.util.Set.copyOf(keepIoTypes));
@@ -273,8 +309,12 @@ public final class Main implements Callable<Integer> {
         if (opBlockList != null) {
             o = o.withOpBlockList(java.util.Set.copyOf(opBlockList));
         }
+        java.util.Set<String> nodes = new java.util.TreeSet<>(fallbackNodes);
         if (nodeBlockList != null) {
-            o = o.withNodeBlockList(java.util.Set.copyOf(nodeBlockList));
+            nodes.addAll(nodeBlockList);
+        }
+        if (!nodes.isEmpty()) {
+            o = o.withNodeBlockList(nodes);
         }
         return o;
     }
