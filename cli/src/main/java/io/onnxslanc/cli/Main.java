@@ -180,7 +180,7 @@ public final class Main implements Callable<Integer> {
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
-        Emulation.Mode emulation = !verify || verifyEmulate.equalsIgnoreCase("none") ? null : Emulation.Mode.parse(verifyEmulate);
+        Emulation.Mode emulation = !verify || verifyEmulate.equalsIgnoreCase("none") ? null : emulationMode(verifyEmulate);
         if (emulation == Emulation.Mode.FP16_NAIVE_NORMS && normsFp32) {
             emulation = Emulation.Mode.FP16_FP32_NORMS; // OUT computes its norms in FP32: emulate that, not naive norms
         }
@@ -290,6 +290,14 @@ public final class Main implements Callable<Integer> {
             sb.append(i == 0 ? "" : ", ").append(outcome.verdicts().get(i).toJson());
         }
         return sb.append("]}").toString();
+    }
+
+    private Emulation.Mode emulationMode(String mode) {
+        try {
+            return Emulation.Mode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--verify-emulate: " + e.getMessage());
+        }
     }
 
     private boolean fallback() {

@@ -118,4 +118,21 @@ class VerifyCommandTest {
         assertEquals(2, verify.get("verdicts").size()); // the FP16 file as written, and its FP32 graph emulated
         assertEquals("fp16-naive-norms", verify.get("verdicts").get(1).get("emulation").asText());
     }
+
+    @Test
+    void badModesAreUsageErrorsAndWriteNothing() {
+        Path out = dir.resolve("never.onnx");
+        CliRunner r = CliRunner.run(amplified.toString(), out.toString(), "--verify", "--verify-emulate", "fp8", "-q");
+        assertEquals(2, r.exitCode(), r.err());
+        assertTrue(r.err().contains("--verify-emulate: unknown emulation mode 'fp8'"), r.err());
+        CliRunner f = CliRunner.run(amplified.toString(), out.toString(), "--fp32-fallback", "maybe", "-q");
+        assertEquals(2, f.exitCode(), f.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void helpListsTheExitCodes() {
+        assertTrue(CliRunner.run("--help").out().contains("3   --verify: a threshold was missed"));
+        assertTrue(CliRunner.run("check", "--help").out().contains("3   a threshold was missed"));
+    }
 }

@@ -82,7 +82,12 @@ public final class Verification {
             return factory.open(candidate);
         }
         ModelSource inMemory = candidate.model() != null ? candidate : ModelSource.read(candidate.path());
-        return Emulation.open(inMemory, options.emulation(), factory, true, options.keepFp32()).opened();
+        try {
+            return Emulation.open(inMemory, options.emulation(), factory, true, options.keepFp32()).opened();
+        } catch (IllegalArgumentException e) { // e.g. an FP16 candidate: the emulation needs the FP32 graph
+            throw new IllegalArgumentException(candidate.label() + ": " + e.getMessage()
+                    + (e.getMessage().contains("FLOAT16") ? " (write the candidate with --no-fp16 to emulate it)" : ""), e);
+        }
     }
 
     private static String logitsName(OpenedSession s) {
