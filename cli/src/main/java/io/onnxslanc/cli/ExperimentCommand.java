@@ -17,7 +17,8 @@ import picocli.CommandLine.Option;
 @Command(name = "experiment", mixinStandardHelpOptions = true,
         description = "The paper's experiment, reproduced on the CPU: stories260K (and MiniLM) with the residual stream "
                 + "amplified by c, run in FP32, with FP16 storage, with naive FP16 norms, with SLaNC before naive FP16 "
-                + "norms, and with the norms in FP32 (FP16 emulated by explicit Cast pairs). Prints the table and its protocol.")
+                + "norms, and with the norms in FP32 (FP16 emulated by explicit Cast pairs); MiniLM also with --fp32-fallback auto (f) "
+                + "where SLaNC alone stays below cosine 0.999. Prints the table and its protocol.")
 final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--factors", split = ",", paramLabel = "C,...", defaultValue = "1,16,64,256,1024",
             description = "amplification factors for stories260K (default 1,16,64,256,1024)")

@@ -16,9 +16,13 @@ import picocli.CommandLine.Option;
  * shaped by the model's inputs and the user's --input-shape / --dim. The rules live in {@link InputSpec}.
  */
 final class InputOptions {
+    /** The --inputs value that asks for generated inputs (the default) rather than a folder; ./generated is a folder. */
+    static final String GENERATED = "generated";
+
     @Option(names = "--inputs", paramLabel = "DIR",
             description = "real inputs: input_0.pb, ... (ONNX TensorProto) or NAME.npy files, one sample per sub-folder "
-                    + "(as in ONNX's test_data_set_0/), matched to the model's inputs by name or order")
+                    + "(as in ONNX's test_data_set_0/), matched to the model's inputs by name or order; "
+                    + "'generated' (the default) feeds seeded random inputs shaped by the model")
     Path inputsDir;
 
     @Option(names = "--text", paramLabel = "FILE",
@@ -50,7 +54,20 @@ final class InputOptions {
     @Option(names = "--seed", defaultValue = "42", description = "seed of generated inputs")
     long seed;
 
+    /** True for --inputs generated: seeded inputs asked for by name. */
+    boolean generatedAsked() {
+        return inputsDir != null && inputsDir.toString().equals(GENERATED);
+    }
+
+    /** The folder of real inputs, or null (none given, or --inputs generated). */
+    Path realInputs() {
+        return generatedAsked() ? null : inputsDir;
+    }
+
     InputSpec spec() {
+        if (generatedAsked() && text != null) {
+            throw new IllegalArgumentException("give either --text or --inputs generated, not both");
+        }
         Map<String, long[]> shapes = new LinkedHashMap<>();
         for (String s : inputShapes) {
             Map.Entry<String, long[]> e = InputSpec.parseShape(s);
@@ -59,7 +76,7 @@ final class InputOptions {
             }
         }
         return InputSpec.defaults().withSeed(seed).withSamples(samples).withSequenceLength(seqLen).withPastLength(pastLen)
-                .withShapes(shapes).withDims(dims).withInputsDir(inputsDir).withText(text, tokenizer);
+                .withShapes(shapes).withDims(dims).withInputsDir(realInputs()).withText(text, tokenizer);
     }
 
     ModelInputs build(ModelProto model) throws IOException {

@@ -13,6 +13,11 @@ import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Options;
+import io.onnxslanc.check.emulate.Emulation;
+import io.onnxslanc.check.verify.Verdict;
+import io.onnxslanc.check.fallback.Fp32Fallback;
+import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.samples.amplify.ResidualRescale;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -30,9 +35,9 @@ import picocli.CommandLine.Parameters;
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:error: one line 'error: <file>: <problem>', no output file left behind",
                 "2:usage error (unknown option, missing or malformed argument)",
-                "3:a verdict failed: check's gates, --verify, --strict"},
+                "3:a verdict failed: check's gates, --verify (OUT not written unless --keep-failed), --strict"},
         subcommands = {DemoCommand.class, FetchSamplesCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
-                AmplifyCommand.class, ExperimentCommand.class},
+                AmplifyCommand.class, ExperimentCommand.class, CompareCommand.class},
         sortOptions = false,
         description = "Makes an ONNX Transformer safe to run in FP16: SLaNC-calibrates every LayerNorm/RMSNorm, "
                 + "converts to FP16, and reports what it did.")
@@ -99,6 +104,37 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--report", paramLabel = "FILE", description = "write the JSON report here")
     Path report;
 
+    @Option(names = "--verify", description = "after writing OUT, check it against IN (parity on --text/--tokenizer lines "
+            + "or generated inputs, also under --verify-emulate) and exit 3, writing nothing, when a threshold is missed")
+    boolean verify;
+
+    @Option(names = "--keep-failed", description = "with --verify: keep OUT even when it fails")
+    boolean keepFailed;
+
+    @Option(names = "--verify-emulate", defaultValue = "fp16-naive-norms", paramLabel = "MODE",
+            description = "with --verify: also run OUT's FP32 graph under this FP16 emulation (default fp16-naive-norms, "
+                    + "so FP16 overflow shows on a CPU; 'none' for the plain run only)")
+    String verifyEmulate;
+
+    @Option(names = "--fp32-fallback", paramLabel = "MODE", defaultValue = "off",
+            description = "auto: measure every activation after SLaNC on the --text/--tokenizer lines or generated inputs; "
+                    + "where one overflows FP16, first try an exact power-of-two rescale of the residual stream, then keep "
+                    + "the nodes that still produce or read such values in FP32 behind Casts (listed in the report); off (default)")
+    String fp32Fallback;
+
+    @Option(names = "--fp32-fallback-margin", paramLabel = "X", defaultValue = "2",
+            description = "a tensor counts as overflowing when max |x| * X >= 65504 (default 2: the samples do not show every peak)")
+    double fp32FallbackMargin;
+
+    @CommandLine.Mixin
+    GateOptions gateOptions;
+
+    @CommandLine.Mixin
+    InputOptions inputOptions;
+
+    @CommandLine.Mixin
+    RuntimeOptions runtime;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -143,7 +179,7 @@ public final class Main implements Callable<Integer> {
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws java.io.IOException {
         PrintWriter out = spec.commandLine().getOut();
         if (input == null || output == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameters: IN OUT");
@@ -167,35 +203,136 @@ public final class Main implements Callable<Integer> {
         WriteOptions options = WriteOptions.defaults().withProgress(progress)
                 .withExternalData(externalData ? WriteOptions.ExternalData.EXTERNAL
                         : inline ? WriteOptions.ExternalData.INLINE : WriteOptions.ExternalData.AUTO);
-        SlancPipeline.Result result;
+        Emulation.Mode emulation = !verify || verifyEmulate.equalsIgnoreCase("none") ? null : emulationMode(verifyEmulate);
+        if (emulation == Emulation.Mode.FP16_NAIVE_NORMS && normsFp32) {
+            emulation = Emulation.Mode.FP16_FP32_NORMS; // OUT computes its norms in FP32: emulate that, not naive norms
+        }
+        StagedOutput stage = verify ? StagedOutput.beside(output) : null;
         try {
-            // with external data, the FP16 weights stream out while SLaNC computes (see SlancPipeline)
-            result = SlancPipeline.run(model, input, output, slanc, noFp16 ? null : fp16Options(), options);
-        } catch (CalibrationException e) {
-            throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
-        } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
-            throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+            Path target = stage != null ? stage.model() : output;
+            Path fp32Graph = null;
+            CalibrationReport early = null;
+            java.util.Set<String> fallbackNodes = java.util.Set.of();
+            if (fallback()) {
+                Fp32Fallback.Plan plan = Fp32Fallback.plan(input, slanc, inputOptions.build(ModelSource.parsed(input).proto()).feeds(),
+                        runtime.factory(), Fp32Fallback.Options.defaults().withMargin(fp32FallbackMargin)
+                                .withRescale(ResidualRescale.INSTANCE));
+                model = plan.model(); // rescaled when that helped, calibrated, every node named
+                early = plan.calibration();
+                slanc = null;
+                fallbackNodes = plan.report().nodeNames();
+                out.print(plan.report().toText());
+                json.putJson("fp32_fallback", plan.report().toJson());
+            }
+            if (emulation != null && !noFp16) {
+                // the emulation runs the FP32 graph OUT is converted from: calibrate first and keep a copy of it
+                if (slanc != null) {
+                    early = calibrate(model, slanc);
+                }
+                fp32Graph = stage.scratch("fp32-graph.onnx");
+                ModelWriter.write(model, fp32Graph);
+                slanc = null;
+            }
+            SlancPipeline.Result result;
+            try {
+                // with external data, the FP16 weights stream out while SLaNC computes (see SlancPipeline)
+                result = SlancPipeline.run(model, input, target, slanc, noFp16 ? null : fp16Options(fallbackNodes), options);
+            } catch (CalibrationException e) {
+                throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
+            } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
+                throw new IllegalArgumentException(input + ": " + e.getMessage(), e);
+            }
+            CalibrationReport calibration = early != null ? early : result.calibration();
+            ConversionReport conversion = result.conversion();
+            if (calibration != null) {
+                out.print(calibration.toTable());
+                json.mergeJson(calibration.toJson());
+            }
+            String written = output + (ModelWriter.writesExternalData(model, options)
+                    ? " (+ " + options.dataFile(output).getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : "");
+            out.println((verify ? "wrote (for verification) " : "wrote ") + written);
+            if (conversion != null) {
+                out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
+                json.putJson("fp16", conversion.toJson());
+            }
+            int code = 0;
+            if (verify) {
+                OutputVerifier.Outcome outcome = OutputVerifier.verify(input, target, output.toString(), fp32Graph,
+                        fp32NodeNames(model, fallbackNodes), emulation, gateOptions.gates(), inputOptions, runtime.factory());
+                for (Verdict v : outcome.verdicts()) {
+                    out.print(Verdicts.describe(v));
+                    out.println(v.line());
+                }
+                json.putJson("verify", verifyJson(outcome));
+                if (outcome.passed() || keepFailed) {
+                    stage.publish(output, options.dataFile(target), options.dataFile(output));
+                    out.println("wrote " + written + (outcome.passed() ? ", verified" : ", kept although it failed (--keep-failed)"));
+                } else {
+                    out.println("not written: " + output + " failed verification (--keep-failed keeps it)");
+                }
+                code = outcome.passed() ? 0 : Verdicts.EXIT_FAILED;
+            }
+            if (report != null) {
+                json.write(report);
+                out.println("report " + report);
+            }
+            return code;
+        } finally {
+            if (stage != null) {
+                stage.close();
+            }
         }
-        CalibrationReport calibration = result.calibration();
-        ConversionReport conversion = result.conversion();
-        if (calibration != null) {
-            out.print(calibration.toTable());
-            json.mergeJson(calibration.toJson());
-        }
-        out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)
-                ? " (+ " + options.dataFile(output).getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : ""));
-        if (conversion != null) {
-            out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
-            json.putJson("fp16", conversion.toJson());
-        }
-        if (report != null) {
-            json.write(report);
-            out.println("report " + report);
-        }
-        return 0;
     }
 
-    private Fp16Options fp16Options() {
+    private CalibrationReport calibrate(Model model, SlancOptions slanc) {
+        if (slanc == null) {
+            return null;
+        }
+        try {
+            return io.onnxslanc.Slanc.calibrate(model, slanc);
+        } catch (CalibrationException e) {
+            throw new CalibrationException(input + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** The nodes OUT keeps in FP32 that the emulation must leave unrounded (the block lists by name and op type). */
+    private java.util.Set<String> fp32NodeNames(Model model, java.util.Set<String> fallbackNodes) {
+        java.util.Set<String> names = new java.util.TreeSet<>(fallbackNodes);
+        if (nodeBlockList != null) {
+            names.addAll(nodeBlockList);
+        }
+        if (opBlockList != null) {
+            model.graph().nodes().stream().filter(n -> opBlockList.contains(n.opType())).forEach(n -> names.add(n.name()));
+        }
+        return names;
+    }
+
+    private String verifyJson(OutputVerifier.Outcome outcome) {
+        StringBuilder sb = new StringBuilder("{\"passed\": ").append(outcome.passed()).append(", \"verdicts\": [");
+        for (int i = 0; i < outcome.verdicts().size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(outcome.verdicts().get(i).toJson());
+        }
+        return sb.append("]}").toString();
+    }
+
+    private Emulation.Mode emulationMode(String mode) {
+        try {
+            return Emulation.Mode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--verify-emulate: " + e.getMessage());
+        }
+    }
+
+    private boolean fallback() {
+        return switch (fp32Fallback.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> true;
+            case "off" -> false;
+            default -> throw new CommandLine.ParameterException(spec.commandLine(),
+                    "--fp32-fallback must be auto or off, got '" + fp32Fallback + "'");
+        };
+    }
+
+    private Fp16Options fp16Options(java.util.Set<String> fallbackNodes) {
         Fp16Options o = Fp16Options.defaults().withTarget(Fp16Options.parseTarget(target)).withNormsFp32(normsFp32);
         if (keepAllIoTypes) {
             o = o.withKeepAllIoTypes(true);
@@ -205,8 +342,12 @@ public final class Main implements Callable<Integer> {
         if (opBlockList != null) {
             o = o.withOpBlockList(java.util.Set.copyOf(opBlockList));
         }
+        java.util.Set<String> nodes = new java.util.TreeSet<>(fallbackNodes);
         if (nodeBlockList != null) {
-            o = o.withNodeBlockList(java.util.Set.copyOf(nodeBlockList));
+            nodes.addAll(nodeBlockList);
+        }
+        if (!nodes.isEmpty()) {
+            o = o.withNodeBlockList(nodes);
         }
         return o;
     }

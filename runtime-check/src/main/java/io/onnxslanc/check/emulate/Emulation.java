@@ -10,6 +10,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Locale;
+import java.util.Set;
 
 /**
  * FP16 emulation on the CPU provider. ORT runs an FP16 model's arithmetic in FP32 on the CPU (it wraps most ops in
@@ -44,12 +45,28 @@ public final class Emulation {
 
     /** The emulating model; the input is not modified. It must be the FP32 model. */
     public static ModelProto apply(ModelProto model, Mode mode) {
+        return apply(model, mode, Set.of());
+    }
+
+    /**
+     * As {@link #apply(ModelProto, Mode)}, with the main-graph nodes named in {@code fp32Nodes} computing in FP32 as
+     * the converter's node block list makes them (e.g. the FP32 fallback's islands): their outputs are not rounded
+     * where only such nodes read them, and a norm among them is not made naive.
+     */
+    public static ModelProto apply(ModelProto model, Mode mode, Set<String> fp32Nodes) {
         requireFp32(model);
+        Set<String> island = NormIslands.ofNodes(model, fp32Nodes);
         return switch (mode) {
-            case FP16_STORAGE -> Fp16StorageEmulation.apply(model);
-            case FP16_NAIVE_NORMS -> NaiveNormEmulation.apply(model);
-            case FP16_FP32_NORMS -> Fp16StorageEmulation.apply(model, NormIslands.of(model));
+            case FP16_STORAGE -> Fp16StorageEmulation.apply(model, island);
+            case FP16_NAIVE_NORMS -> Fp16StorageEmulation.apply(NaiveNormEmulation.decompose(model, fp32Nodes), island);
+            case FP16_FP32_NORMS -> Fp16StorageEmulation.apply(model, union(NormIslands.of(model), island));
         };
+    }
+
+    private static Set<String> union(Set<String> a, Set<String> b) {
+        Set<String> u = new java.util.HashSet<>(a);
+        u.addAll(b);
+        return u;
     }
 
     private static void requireFp32(ModelProto model) {
@@ -75,8 +92,14 @@ public final class Emulation {
      * unless every emulation Cast on a non-constant tensor is still there.
      */
     public static EmulatedSession open(ModelSource source, Mode mode, SessionFactory factory, boolean verifyCasts) {
+        return open(source, mode, factory, verifyCasts, Set.of());
+    }
+
+    /** As above, with {@code fp32Nodes} computing in FP32 (see {@link #apply(ModelProto, Mode, Set)}). */
+    public static EmulatedSession open(ModelSource source, Mode mode, SessionFactory factory, boolean verifyCasts,
+                                       Set<String> fp32Nodes) {
         ModelProto original = source.model() != null ? source.model() : ModelSource.read(source.path()).model();
-        ModelProto emulated = apply(original, mode);
+        ModelProto emulated = apply(original, mode, fp32Nodes);
         ModelSource emulatedSource = source.withModel(emulated, mode.label);
         if (!verifyCasts) return new EmulatedSession(factory.open(emulatedSource), emulatedSource, null);
         Path dir = null;

@@ -44,12 +44,18 @@ final class NaiveNormEmulation {
     }
 
     static ModelProto decompose(ModelProto model) {
+        return decompose(model, Set.of());
+    }
+
+    /** As {@link #decompose(ModelProto)}, leaving the nodes named in {@code fp32Nodes} as they are (they compute in FP32). */
+    static ModelProto decompose(ModelProto model, Set<String> fp32Nodes) {
         GraphProto g = model.getGraph();
         Fp16StorageEmulation.rejectSubgraphs(g);
         Rewrite r = new Rewrite(model);
         for (NodeProto n : g.getNodeList()) {
             NormOp op = DOMAINS.contains(n.getDomain()) ? FUSED.get(n.getOpType()) : null;
-            if (op != null) r.fused(n, op);
+            if (fp32Nodes.contains(n.getName()) && !n.getName().isEmpty()) r.nodes.add(n);
+            else if (op != null) r.fused(n, op);
             else if (n.getOpType().equals("ReduceMean") && n.getDomain().isEmpty() && r.isSquare(n.getInput(0))) r.meanOfSquares(n);
             else r.nodes.add(n);
         }

@@ -31,14 +31,30 @@ final class NormIslands {
         Set<String> fp32 = new HashSet<>();
         for (NormSite s : NormMatcher.findAll(model.graph())) {
             if (s.root().graph() != model.graph()) continue; // the emulation rejects subgraphs anyway
-            Set<Node> island = Collections.newSetFromMap(new IdentityHashMap<>());
-            island.addAll(s.nodes());
-            for (Node n : s.nodes()) {
-                for (Value o : n.outputs())
-                    if (!o.name().isEmpty() && inside(o, island)) fp32.add(o.name());
-                for (Value in : n.inputs())
-                    if (in != null && isConstant(in) && inside(in, island)) fp32.add(in.name());
-            }
+            fp32.addAll(tensorsInside(s.nodes()));
+        }
+        return fp32;
+    }
+
+    /**
+     * The tensors that stay FP32 when the main-graph nodes named in {@code nodeNames} compute in FP32 behind Casts
+     * (the converter's node block list): the same rule as for a norm, over one island made of all of them.
+     */
+    static Set<String> ofNodes(ModelProto model, Set<String> nodeNames) {
+        if (nodeNames.isEmpty()) return Set.of();
+        Model m = ModelReader.fromProto(model, Path.of("in-memory model"));
+        return tensorsInside(m.graph().nodes().stream().filter(n -> nodeNames.contains(n.name())).toList());
+    }
+
+    private static Set<String> tensorsInside(java.util.Collection<Node> nodes) {
+        Set<String> fp32 = new HashSet<>();
+        Set<Node> island = Collections.newSetFromMap(new IdentityHashMap<>());
+        island.addAll(nodes);
+        for (Node n : nodes) {
+            for (Value o : n.outputs())
+                if (!o.name().isEmpty() && inside(o, island)) fp32.add(o.name());
+            for (Value in : n.inputs())
+                if (in != null && isConstant(in) && inside(in, island)) fp32.add(in.name());
         }
         return fp32;
     }

@@ -38,6 +38,18 @@ public final class Parity {
 
     public static ParityReport compare(String refLabel, OpenedSession ref, String candLabel, OpenedSession cand,
                                        List<Map<String, TensorData>> inputs, Options options) {
+        return compare(refLabel, ref, candLabel, cand, inputs, options, null);
+    }
+
+    /** Sees each sample's feed and both sessions' outputs (e.g. to score next-token likelihoods from the same runs). */
+    @FunctionalInterface
+    public interface SampleObserver {
+        void sample(Map<String, TensorData> feed, Map<String, TensorData> reference, Map<String, TensorData> candidate);
+    }
+
+    /** As above; {@code observer} (may be null) is called once per sample, so nothing is run twice. */
+    public static ParityReport compare(String refLabel, OpenedSession ref, String candLabel, OpenedSession cand,
+                                       List<Map<String, TensorData>> inputs, Options options, SampleObserver observer) {
         if (!ref.info().optLevel().equals(cand.info().optLevel()))
             throw new IllegalArgumentException("reference " + refLabel + " runs at optimisation level " + ref.info().optLevel()
                     + " but candidate " + candLabel + " at " + cand.info().optLevel() + "; compare at the same level");
@@ -54,6 +66,7 @@ public final class Parity {
         for (Map<String, TensorData> feed : inputs) {
             Map<String, TensorData> r = Runs.run(ref.session(), refLabel, feed);
             Map<String, TensorData> c = Runs.run(cand.session(), candLabel, feed);
+            if (observer != null) observer.sample(feed, r, c);
             for (Map.Entry<String, TensorData> e : r.entrySet()) {
                 TensorData rv = e.getValue(), cv = c.get(e.getKey());
                 if (!Arrays.equals(rv.shape(), cv.shape()))

@@ -1,5 +1,6 @@
 package io.onnxslanc.check.probe;
 
+import io.onnxslanc.check.chart.SvgChart;
 import java.util.List;
 import java.util.Locale;
 
@@ -21,15 +22,10 @@ final class NormChart {
         if (yHi == yLo) yHi++;
         Scale s = new Scale(norms.size(), yLo, yHi);
 
-        StringBuilder sb = new StringBuilder();
-        sb.append(String.format(Locale.ROOT, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%d\" height=\"%d\" viewBox=\"0 0 %d %d\" "
-                + "font-family=\"sans-serif\" font-size=\"12\">\n", W, H, W, H));
-        sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"%d\" height=\"%d\" fill=\"#fafafa\" stroke=\"#999\"/>\n",
-                LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM));
+        StringBuilder sb = SvgChart.start(W, H);
+        SvgChart.frame(sb, LEFT, TOP, W - LEFT - RIGHT, H - TOP - BOTTOM);
         for (int e = (int) yLo; e <= (int) yHi; e++) { // decades
-            double y = s.y(Math.pow(10, e));
-            sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"#e0e0e0\"/>", LEFT, W - RIGHT, y, y))
-                    .append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\">1e%d</text>\n", LEFT - 6, y + 4, e));
+            SvgChart.gridLine(sb, LEFT, W - RIGHT, s.y(Math.pow(10, e)), "1e" + e);
         }
         limit(sb, s, ProbeReport.OVERFLOW_NORM, "#d62728", "FP16 overflow: ||x|| = 255.9");
         limit(sb, s, ProbeReport.UNDERFLOW_NORM, "#9467bd", "FP16 underflow: ||x|| = 0.0078");
@@ -61,8 +57,7 @@ final class NormChart {
         if (!predicted.isEmpty()) sb.append("<path d=\"").append(predicted).append("\" fill=\"none\" stroke=\"#ff7f0e\" stroke-dasharray=\"5 3\"/>\n");
         sb.append(marks);
 
-        sb.append(String.format(Locale.ROOT, "<text x=\"%d\" y=\"%d\" text-anchor=\"middle\">norm (layer order)</text>\n", (W - RIGHT + LEFT) / 2, H - 12));
-        sb.append(String.format(Locale.ROOT, "<text transform=\"translate(16 %d) rotate(-90)\" text-anchor=\"middle\">input norm ||x||_2 (log)</text>\n", (H - BOTTOM + TOP) / 2));
+        SvgChart.axisTitles(sb, W, H, LEFT, RIGHT, TOP, BOTTOM, "norm (layer order)", "input norm ||x||_2 (log)");
         int ly = TOP - 16; // legend in one row above the plot
         sb.append(String.format(Locale.ROOT, "<circle cx=\"%d\" cy=\"%d\" r=\"4\" fill=\"#1f77b4\"/><text x=\"%d\" y=\"%d\">measured mean ||x|| (bar: range over rows)</text>\n", LEFT + 6, ly, LEFT + 16, ly + 4));
         sb.append(String.format(Locale.ROOT, "<rect x=\"%d\" y=\"%d\" width=\"8\" height=\"8\" fill=\"#ff7f0e\"/><text x=\"%d\" y=\"%d\">SLaNC prediction s</text>\n", LEFT + 306, ly - 4, LEFT + 320, ly + 4));
@@ -71,9 +66,7 @@ final class NormChart {
     }
 
     private static void limit(StringBuilder sb, Scale s, double value, String color, String label) {
-        double y = s.y(value);
-        sb.append(String.format(Locale.ROOT, "<line x1=\"%d\" x2=\"%d\" y1=\"%.1f\" y2=\"%.1f\" stroke=\"%s\" stroke-width=\"1.5\" stroke-dasharray=\"8 4\"/>"
-                + "<text x=\"%d\" y=\"%.1f\" fill=\"%s\">%s</text>\n", LEFT, W - RIGHT, y, y, color, W - RIGHT + 6, y + 4, color, label));
+        SvgChart.limit(sb, LEFT, W - RIGHT, s.y(value), color, label);
     }
 
     private record Scale(int n, double yLo, double yHi) {

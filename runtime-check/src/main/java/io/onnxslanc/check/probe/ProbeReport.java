@@ -3,6 +3,8 @@ package io.onnxslanc.check.probe;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.onnxslanc.ToolInfo;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import io.onnxslanc.check.chart.SvgChart;
 import io.onnxslanc.check.ep.RunInfo;
 
 import java.util.List;
@@ -47,11 +49,7 @@ public record ProbeReport(String model, RunInfo run, int samples, List<NormStats
 
     /** A page without external resources or scripts: the chart and the table. */
     public String toHtml() {
-        StringBuilder sb = new StringBuilder();
-        sb.append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Norm probe: ").append(esc(model)).append("</title>\n")
-                .append("<style>body{font-family:sans-serif;margin:2em}table{border-collapse:collapse;font-size:13px}")
-                .append("td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}td.l,th.l{text-align:left}")
-                .append("tr.bad td{background:#fde2e2}</style></head><body>\n")
+        StringBuilder sb = SvgChart.pageStart("Norm probe: " + model)
                 .append("<h1>Norm probe</h1>\n<p>").append(esc(model)).append(" &mdash; ").append(samples).append(" sample(s); ")
                 .append(esc(run.summary())).append("</p>\n")
                 .append("<p>Measured: mean (dots) and range (bars) over rows of the L2 norm of each norm's input row. ")
@@ -72,7 +70,7 @@ public record ProbeReport(String model, RunInfo run, int samples, List<NormStats
                     .append(td(g(n.measuredOverPredicted())))
                     .append(td(n.overflowsFp16() ? "overflow (" + n.fp16OverflowRows() + " rows)" : "ok")).append("</tr>\n");
         }
-        return sb.append("</table>\n</body></html>\n").toString();
+        return sb.append("</table>\n").append(SvgChart.pageEnd()).toString();
     }
 
     private static String td(String s) {
@@ -84,6 +82,6 @@ public record ProbeReport(String model, RunInfo run, int samples, List<NormStats
     }
 
     static String esc(String s) {
-        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;").replace("'", "&#39;");
+        return SvgChart.esc(s);
     }
 }

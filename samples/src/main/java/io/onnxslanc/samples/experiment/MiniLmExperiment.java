@@ -8,6 +8,17 @@ import io.onnxslanc.check.probe.NormStats;
 import io.onnxslanc.check.tokenize.EncoderInput;
 import io.onnxslanc.check.tokenize.HfTokenizerJson;
 import io.onnxslanc.samples.SampleModels;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.check.emulate.Emulation;
+import io.onnxslanc.check.fallback.FallbackReport;
+import io.onnxslanc.check.fallback.Fp32Fallback;
+import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.check.probe.NormProbe;
+import io.onnxslanc.check.probe.NormTaps;
+import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.samples.amplify.AmplifyReport;
+import io.onnxslanc.samples.amplify.ResidualRescale;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -32,6 +43,7 @@ final class MiniLmExperiment {
     private final Consumer<String> progress;
     final List<FactorModels> models = new ArrayList<>();
     final List<ExperimentResult.Diagnostic> diagnostics = new ArrayList<>();
+    final List<String> fallbackNotes = new ArrayList<>();
 
     MiniLmExperiment(SessionFactory factory, Consumer<String> progress) {
         this.factory = factory;
@@ -59,7 +71,7 @@ final class MiniLmExperiment {
             progress.accept("MiniLM c = " + c + ": amplify, calibrate");
             FactorModels fm = FactorModels.prepare(base, c, dir, "minilm");
             models.add(fm);
-            for (Variant v : Variant.values()) {
+            for (Variant v : Variant.PAPER) {
                 progress.accept("MiniLM c = " + c + ": " + v.label());
                 double[] cos;
                 try (OpenedSession s = fm.open(v, factory)) {
@@ -82,11 +94,53 @@ final class MiniLmExperiment {
                             FactorModels.overflowing(dp), dp.size()));
                 }
             }
+            ExperimentResult.EncoderRow slanc = rows.stream().filter(r -> r.factor() == c && r.variant() == Variant.SLANC)
+                    .findFirst().orElseThrow();
+            if (!(slanc.minCosine() >= FALLBACK_WHEN_COSINE_BELOW)) {
+                rows.add(fallback(fm, reference, feeds, dir));
+            }
             if (!keepModels) {
                 fm.deleteFiles(base);
             }
         }
         return rows;
+    }
+
+    /** (f) runs where SLaNC alone leaves the embeddings further than this from FP32's. */
+    static final double FALLBACK_WHEN_COSINE_BELOW = 0.999;
+
+    /**
+     * (f): --fp32-fallback auto planned on the experiment's sentences, run under naive FP16 norms with its FP32 nodes
+     * in FP32; nodes / Casts count its deployable model (converted with those nodes on the node block list).
+     */
+    private ExperimentResult.EncoderRow fallback(FactorModels fm, float[][] reference, List<Map<String, TensorData>> feeds,
+                                                 Path dir) {
+        double c = fm.factor;
+        progress.accept("MiniLM c = " + c + ": " + Variant.FALLBACK.label());
+        Fp32Fallback.Plan plan = Fp32Fallback.plan(fm.amplified, SlancOptions.defaults(), feeds, factory,
+                Fp32Fallback.Options.defaults().withRescale(ResidualRescale.INSTANCE));
+        Path file = dir.resolve("minilm.x" + AmplifyReport.format(c) + ".fallback.onnx");
+        ModelWriter.write(plan.model(), file);
+        try {
+            java.util.Set<String> fp32 = plan.report().nodeNames();
+            double[] cos;
+            try (OpenedSession s = Emulation.open(ModelSource.read(file), Variant.FALLBACK.emulation(), factory, true, fp32).opened()) {
+                cos = cosines(reference, embeddings(s, feeds));
+            }
+            List<NormStats> probe = NormProbe.run(ModelSource.file(file), NormTaps.of(ModelReader.read(file)), feeds, factory).norms();
+            ModelCounts counts = ModelCounts.deployable(file, fp32);
+            FallbackReport r = plan.report();
+            fallbackNotes.add(String.format(java.util.Locale.ROOT, "(f) MiniLM, c = %s: --fp32-fallback auto (planned on the same "
+                    + "sentences, a tensor overflows at |x| >= %.0f): largest activation after SLaNC %s; static rescale %s; "
+                    + "%d node%s kept in FP32; min cos %s.", AmplifyReport.format(c), r.limit(), ExperimentResult.number(r.maxAbsBefore()),
+                    r.rescale() == 1 ? "none (" + r.rescaleNote() + ")" : "x 2^" + Math.getExponent(r.rescale()) + " of the residual stream, "
+                            + "the inverse of amplify (" + r.rescaleNote() + ")",
+                    r.nodes().size(), r.nodes().size() == 1 ? "" : "s", ExperimentResult.cosine(cos[0])));
+            return new ExperimentResult.EncoderRow(c, Variant.FALLBACK, cos[0], cos[1], FactorModels.overflowing(probe),
+                    probe.size(), FactorModels.overflowingNames(probe), FactorModels.maxAbs(probe), counts.nodes(), counts.casts());
+        } finally {
+            file.toFile().delete();
+        }
     }
 
     /** {smallest, mean} cosine between each reference embedding and the same sentence's. */

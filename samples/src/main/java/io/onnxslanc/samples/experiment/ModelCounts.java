@@ -29,6 +29,13 @@ public record ModelCounts(int nodes, int casts) {
         return new ModelCounts(n[0], n[1]);
     }
 
+    /** Reads {@code file}, converts it keeping {@code fp32Nodes} in FP32 (the FP32 fallback's islands), counts. */
+    static ModelCounts deployable(Path file, java.util.Set<String> fp32Nodes) {
+        Model m = ModelReader.read(file);
+        Fp16Converter.convert(m, fp32Nodes.isEmpty() ? Fp16Options.defaults() : Fp16Options.defaults().withNodeBlockList(fp32Nodes));
+        return of(m);
+    }
+
     /** Reads {@code file}, converts it as {@code variant} is deployed, counts. */
     static ModelCounts deployable(Variant variant, Path file) {
         Model m = ModelReader.read(file);

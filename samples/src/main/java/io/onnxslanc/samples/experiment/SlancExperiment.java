@@ -47,7 +47,7 @@ public final class SlancExperiment {
             List<ExperimentResult.Diagnostic> diagnostics = new ArrayList<>(stories.diagnostics);
             diagnostics.addAll(encoder.diagnostics);
             return new ExperimentResult(runtime, protocol(options, stories.describedProtocol, !enc.isEmpty()), lm, enc,
-                    diagnostics, notes(lm, enc, stories.models, encoder.models, diagnostics));
+                    diagnostics, notes(lm, enc, stories.models, encoder.models, diagnostics, encoder.fallbackNotes));
         } catch (IOException e) {
             throw new UncheckedIOException("experiment: " + e.getMessage(), e);
         } finally {
@@ -124,7 +124,7 @@ public final class SlancExperiment {
 
     private static List<String> notes(List<ExperimentResult.LmRow> lm, List<ExperimentResult.EncoderRow> enc,
                                       List<FactorModels> stories, List<FactorModels> miniLm,
-                                      List<ExperimentResult.Diagnostic> diagnostics) {
+                                      List<ExperimentResult.Diagnostic> diagnostics, List<String> fallbackNotes) {
         List<String> notes = new ArrayList<>();
         double ref = Double.NaN;
         double worst = 0;
@@ -162,6 +162,7 @@ public final class SlancExperiment {
                         + (r.overflowing().size() == 1 ? "s" : "") + ".");
             }
         }
+        notes.addAll(fallbackNotes);
         for (ExperimentResult.Diagnostic d : diagnostics) {
             notes.add(String.format(Locale.ROOT, "(d') SLaNC with --first-norm-from-embedding (not the paper's s = 1 rule), %s, c = %s: the first "
                     + "norm's scale taken from the embedding tables (largest row norm reaching it, times c, rounded to a "

@@ -62,7 +62,7 @@ final class StoriesExperiment {
             FactorModels fm = FactorModels.prepare(base, c, dir, "stories260K");
             models.add(fm);
             double fp32 = Double.NaN;
-            for (Variant v : Variant.values()) {
+            for (Variant v : Variant.PAPER) {
                 progress.accept("stories260K c = " + c + ": " + v.label());
                 PerplexityResult r = perplexity(fm.open(v, factory), fm.file(v));
                 if (v == Variant.FP32) {

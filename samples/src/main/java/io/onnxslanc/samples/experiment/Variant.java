@@ -13,7 +13,16 @@ public enum Variant {
     /** SLaNC calibration first, then the naive-norm emulation. */
     SLANC("(d)", "FP16 + SLaNC", Emulation.Mode.FP16_NAIVE_NORMS, "SLaNC + FP16 conversion"),
     /** FP16 storage, but the norms computed in FP32 between FP16 tensors (the peers' way). */
-    FP32_NORMS("(e)", "FP16, norms FP32", Emulation.Mode.FP16_FP32_NORMS, "FP16 conversion, normsFp32");
+    FP32_NORMS("(e)", "FP16, norms FP32", Emulation.Mode.FP16_FP32_NORMS, "FP16 conversion, normsFp32"),
+    /**
+     * Not one of the paper's variants: SLaNC, then --fp32-fallback auto (a power-of-two rescale of the residual stream
+     * where that helps, FP32 islands for what still overflows), under the naive-norm emulation with those islands in
+     * FP32. Run where SLaNC alone is not enough.
+     */
+    FALLBACK("(f)", "SLaNC + FP32 fallback", Emulation.Mode.FP16_NAIVE_NORMS, "--fp32-fallback auto");
+
+    /** The paper's five variants, (a) to (e), run at every factor. */
+    public static final java.util.Set<Variant> PAPER = java.util.EnumSet.range(FP32, FP32_NORMS);
 
     private final String tag;
     private final String label;
@@ -27,7 +36,7 @@ public enum Variant {
         this.deployable = deployable;
     }
 
-    /** "(a)" .. "(e)". */
+    /** "(a)" .. "(f)". */
     public String tag() {
         return tag;
     }

@@ -32,7 +32,7 @@ class SlancExperimentTest {
             assertWithin(r.story(c, Variant.FP32_NORMS), 0.005, "norms in FP32");
         }
         // nothing overflows unamplified: every FP16 variant is within 0.5%
-        for (Variant v : Variant.values()) {
+        for (Variant v : Variant.PAPER) {
             assertEquals(0, r.story(1, v).overflowingNorms(), v.label());
             if (v != Variant.FP32) {
                 assertWithin(r.story(1, v), 0.005, v.label());
