@@ -122,7 +122,7 @@ final class NormIndex {
     }
 
     private static boolean gainFits(Value gamma, long d) {
-        Tensor t = GraphOps.constant(gamma);
+        Tensor t = io.onnxslanc.canon.ConstantFolder.value(gamma);
         if (t == null) {
             return false;
         }
