@@ -66,10 +66,22 @@ public final class ConstantFolder {
         return new Evaluation().fold(v);
     }
 
-    /** One evaluation: shared subexpressions are folded once, and the node budget bounds the whole walk. */
-    private static final class Evaluation {
+    /**
+     * One evaluation: shared subexpressions are folded once, and the node budget bounds each top-level question. A
+     * {@link CanonicalView} keeps one for its whole (read-only) pass, so no value is folded twice.
+     */
+    static final class Evaluation {
         private final Map<Value, Optional<Folded>> memo = new IdentityHashMap<>();
         private int budget = MAX_NODES;
+        private int depth;
+
+        /** A top-level question: a fresh node budget. */
+        Folded evaluate(Value v) {
+            if (depth == 0) {
+                budget = MAX_NODES;
+            }
+            return fold(v);
+        }
 
         Folded fold(Value v) {
             if (v == null) {
@@ -79,7 +91,13 @@ public final class ConstantFolder {
             if (known != null) {
                 return known.orElse(null);
             }
-            Folded f = compute(v);
+            depth++;
+            Folded f;
+            try {
+                f = compute(v);
+            } finally {
+                depth--;
+            }
             memo.put(v, Optional.ofNullable(f));
             return f;
         }

@@ -60,9 +60,43 @@ public final class StaticShapes {
             case "MatMul" -> matMul(of(p.input(0), budget), of(p.input(1), budget));
             case "Gemm" -> gemm(p, budget);
             case "Transpose" -> transpose(p, of(p.input(0), budget));
-            case "Reshape" -> reshape(of(p.input(0), budget), ConstantFolder.longs(p.input(1)), p.intAttr("allowzero", 0));
+            case "Reshape" -> reshape(of(p.input(0), budget), storedLongs(p.input(1)), p.intAttr("allowzero", 0));
             default -> null;
         };
+    }
+
+    /**
+     * One dim of {@code v} (negative axes count from the end), when that dim is a known number even if others are
+     * symbolic (a hidden size behind a dynamic batch): read from the first type found walking back through
+     * shape-keeping and elementwise ops along input 0. -1 when unknown.
+     */
+    public static long dim(Value v, long axis) {
+        long[] full = of(v);
+        Value cur = v;
+        for (int hop = 0; full == null && cur != null && hop < MAX_HOPS; hop++) {
+            TensorType t = cur.type();
+            if (t != null && t.shape() != null) {
+                int rank = t.shape().size();
+                int a = (int) (axis < 0 ? axis + rank : axis);
+                Long d = a >= 0 && a < rank ? t.shape().get(a).value() : null;
+                return d == null ? -1 : d;
+            }
+            Node p = cur.producer();
+            if (p == null || !(p.isDefaultDomain() && (SAME_SHAPE.contains(p.opType()) || BROADCASTING.contains(p.opType())))) {
+                return -1;
+            }
+            cur = p.input(0);
+        }
+        if (full == null) {
+            return -1;
+        }
+        int a = (int) (axis < 0 ? axis + full.length : axis);
+        return a >= 0 && a < full.length ? full[a] : -1;
+    }
+
+    /** A stored integer constant only: folding a target shape here could ask for shapes again, without bound. */
+    private static long[] storedLongs(Value v) {
+        return Constants.longs(v).orElse(null);
     }
 
     static long[] fromType(TensorType type) {
