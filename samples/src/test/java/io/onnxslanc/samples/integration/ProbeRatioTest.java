@@ -23,9 +23,10 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The probe's measured / predicted ratio (mean row norm of a norm's input over real data, divided by the unrounded
- * SLaNC scale of a dry-run calibration) on real models and real inputs. The bands are the measured ratios widened
- * by a factor 2 on each side (see the printed table): a calibration that predicts a norm 2x off where it was
- * right, or a probe that measures another tensor, leaves the band.
+ * SLaNC scale of a dry-run calibration) on real models and real inputs. The README states no band, so the bands
+ * here are the measured ranges (ORT 1.28.0 CPU) widened by 1.5x on each side: a calibration whose scales are 2x
+ * too large or too small leaves them. The first norm is left out: under the paper's rule its s = 1 is not a
+ * prediction of its input (measured ratio 2.02 on stories260K, 1.28 on MiniLM).
  */
 class ProbeRatioTest {
     private static final Path DIR = Path.of("target", "integration", "probe-ratio");
@@ -40,10 +41,12 @@ class ProbeRatioTest {
         return stats;
     }
 
-    private static void assertRatiosWithin(List<NormStats> stats, double low, double high, int predicted) {
+    private static void assertRatiosWithin(List<NormStats> stats, String firstNorm, double low, double high, int predicted) {
         List<NormStats> withPrediction = stats.stream().filter(s -> !Double.isNaN(s.predictedScale())).toList();
         assertEquals(predicted, withPrediction.size(), "norms with a SLaNC prediction");
+        assertTrue(withPrediction.stream().anyMatch(s -> s.normName().equals(firstNorm)), firstNorm);
         for (NormStats s : withPrediction) {
+            if (s.normName().equals(firstNorm)) continue;
             double r = s.measuredOverPredicted();
             assertTrue(r >= low && r <= high, s.normName() + ": measured / predicted " + r + " outside [" + low + ", " + high + "]");
         }
@@ -56,7 +59,7 @@ class ProbeRatioTest {
         Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), model);
         List<NormStats> stats = probe(model, List.of(OrtModels.inputIds(IntegrationData.storyTokens(256))));
         assertEquals(11, stats.size());
-        assertRatiosWithin(stats, STORIES_LOW, STORIES_HIGH, 11);
+        assertRatiosWithin(stats, "/layers.0/attention_norm/Pow", STORIES_LOW, STORIES_HIGH, 11);
     }
 
     @Test
@@ -64,9 +67,10 @@ class ProbeRatioTest {
         EncoderInputs inputs = EncoderInputs.of(SampleModels.MINILM.tokenizerJson(), IntegrationData.SENTENCES);
         List<NormStats> stats = probe(SampleModels.MINILM.model(), List.of(inputs.feeds()));
         assertEquals(13, stats.size());
-        assertRatiosWithin(stats, MINILM_LOW, MINILM_HIGH, 13);
+        assertRatiosWithin(stats, "/embeddings/LayerNorm/ReduceMean", MINILM_LOW, MINILM_HIGH, 13);
     }
 
-    // measured (see the class comment): stories260K ratios in [?, ?], MiniLM in [?, ?]
-    private static final double STORIES_LOW = 0, STORIES_HIGH = 1e9, MINILM_LOW = 0, MINILM_HIGH = 1e9;
+    // measured, first norm left out: stories260K (256 tokens of tinystories-val) 0.158 .. 0.736, MiniLM (5 sentences) 0.586 .. 1.002
+    private static final double STORIES_LOW = 0.158 / 1.5, STORIES_HIGH = 0.736 * 1.5;
+    private static final double MINILM_LOW = 0.586 / 1.5, MINILM_HIGH = 1.002 * 1.5;
 }
