@@ -3,6 +3,9 @@ package io.onnxslanc.samples.integration;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.TensorData;
@@ -32,6 +35,7 @@ class ProbeRatioTest {
     private static final Path DIR = Path.of("target", "integration", "probe-ratio");
 
     private static List<NormStats> probe(Path model, List<Map<String, TensorData>> inputs) {
+        assertAppliedScalesArePowersOfTwoNearThePrediction(model);
         List<NormTap> taps = NormTaps.of(ModelReader.read(model));
         List<NormStats> stats = NormProbe.run(ModelSource.file(model), taps, inputs, SessionFactory.cpu()).norms();
         for (NormStats s : stats) {
@@ -39,6 +43,24 @@ class ProbeRatioTest {
                     s.meanNorm(), s.predictedScale(), s.measuredOverPredicted());
         }
         return stats;
+    }
+
+    /**
+     * The band above holds the unrounded prediction; the scale SLaNC applies must be the power of two nearest to
+     * it (log2 within 1/2), so an applied scale 2x off is caught here too.
+     */
+    private static void assertAppliedScalesArePowersOfTwoNearThePrediction(Path model) {
+        CalibrationReport report = Slanc.calibrate(ModelReader.read(model), SlancOptions.defaults().withDryRun(true));
+        int checked = 0;
+        for (CalibrationReport.Norm n : report.norms()) {
+            if (n.scale() == null || n.scaleUnrounded() == null) continue;
+            double log2 = Math.log(n.scale()) / Math.log(2);
+            assertEquals(Math.rint(log2), log2, 1e-12, n.name() + ": applied scale " + n.scale() + " is not a power of two");
+            double off = Math.abs(log2 - Math.log(n.scaleUnrounded()) / Math.log(2));
+            assertTrue(off <= 0.5 + 1e-12, n.name() + ": applied " + n.scale() + " vs predicted " + n.scaleUnrounded());
+            checked++;
+        }
+        assertTrue(checked >= 10, "scaled norms with a prediction: " + checked);
     }
 
     private static void assertRatiosWithin(List<NormStats> stats, String firstNorm, double low, double high, int predicted) {

@@ -44,7 +44,7 @@ import org.junit.jupiter.params.provider.EnumSource;
 /**
  * stories260K converted to FP16 (issue 4): with and without SLaNC the model loads and runs in ONNX Runtime, and the
  * perplexity of SLaNC + FP16 on the first 512 positions of tinystories-val.txt (BOS + 511 tokens, the CLI's
- * {@code perplexity --window 512 --max-tokens 512} protocol) is within 0.5% of the FP32 model's. Also: a model
+ * {@code perplexity --window 512 --max-tokens 512} protocol) is within 0.1% (10x the measured change) of the FP32 model's. Also: a model
  * read from external data, converted and written with external data again runs and matches the inline result.
  */
 class Stories260kFp16Test {
