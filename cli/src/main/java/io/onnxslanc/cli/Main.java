@@ -101,6 +101,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--norms-fp32", description = "keep every norm in FP32 (the peers' way, for comparison with SLaNC)")
     boolean normsFp32;
 
+    @Option(names = "--strict", description = "fail (exit 3, no output written) when a norm other than a first norm "
+            + "stays unscaled, or when norm-like candidates exist but no norm matched")
+    boolean strict;
+
     @Option(names = "--report", paramLabel = "FILE", description = "write the JSON report here")
     Path report;
 
@@ -195,7 +199,7 @@ public final class Main implements Callable<Integer> {
         SlancOptions slanc = null;
         if (!noSlanc) {
             slanc = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
-                    .withFirstNormFromEmbedding(firstNormFromEmbedding);
+                    .withFirstNormFromEmbedding(firstNormFromEmbedding).withStrict(strict);
             if (exactThreshold != null) {
                 slanc = slanc.withExactThreshold(exactThreshold);
             }
@@ -246,6 +250,7 @@ public final class Main implements Callable<Integer> {
             ConversionReport conversion = result.conversion();
             if (calibration != null) {
                 out.print(calibration.toTable());
+                out.println(calibration.summary());
                 json.mergeJson(calibration.toJson());
             }
             String written = output + (ModelWriter.writesExternalData(model, options)
@@ -277,6 +282,10 @@ public final class Main implements Callable<Integer> {
                 out.println("report " + report);
             }
             return code;
+        } catch (io.onnxslanc.StrictCheckException e) {
+            out.print(e.report().toTable()); // the table says which norms and why
+            spec.commandLine().getErr().println("error: " + input + ": " + e.getMessage());
+            return Verdicts.EXIT_FAILED;
         } finally {
             if (stage != null) {
                 stage.close();

@@ -212,7 +212,7 @@ final class AttentionBlocks {
                 Node headSplit = reshape;
                 return select(lin.value(), selections).map(wv -> new VPath(wv, headSplit));
             }
-            boolean standard = p.domain().isEmpty() || p.domain().equals("ai.onnx");
+            boolean standard = p.isDefaultDomain();
             String op = p.opType();
             if (standard && V_PASS.contains(op)) {
                 cur = p.input(0);

@@ -59,7 +59,7 @@ public final class BlockFinder {
             candidates = List.of(site.input(), site.skip());
             where = "inputs " + GraphOps.describe(site.input()) + " and " + GraphOps.describe(site.skip());
         } else {
-            Value x = GraphOps.through(site.input(), java.util.Set.of("Cast", "Identity"));
+            Value x = GraphOps.through(site.input(), io.onnxslanc.ir.Walk.CAST_LIKE);
             Node p = x.producer();
             if (p == null || !p.is("Add") || GraphOps.isConstant(p.input(0)) || GraphOps.isConstant(p.input(1))) {
                 return Found.fail("input is " + GraphOps.describe(x) + ", not a residual Add x + block(x)");

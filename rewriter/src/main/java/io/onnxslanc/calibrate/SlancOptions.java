@@ -17,9 +17,16 @@ import java.util.Objects;
  *                   option its scale is the largest row norm that the embedding tables (and constant factors) in
  *                   front of it can produce, also static and data-free. It matters when the embedding itself is
  *                   large, as in the residual-amplification stress test.
+ * @param strict     refuse the result (io.onnxslanc.StrictCheckException) when a norm other than a first norm stays
+ *                   unscaled, or when norm-like candidates exist but no norm was matched
  */
 public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress,
-                           boolean firstNormFromEmbedding) {
+                           boolean firstNormFromEmbedding, boolean strict) {
+
+    public SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress,
+                        boolean firstNormFromEmbedding) {
+        this(powerOfTwo, math, dryRun, progress, firstNormFromEmbedding, false);
+    }
 
     public SlancOptions {
         Objects.requireNonNull(math, "math");
@@ -31,11 +38,11 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public SlancOptions withPowerOfTwo(boolean v) {
-        return new SlancOptions(v, math, dryRun, progress, firstNormFromEmbedding);
+        return new SlancOptions(v, math, dryRun, progress, firstNormFromEmbedding, strict);
     }
 
     public SlancOptions withMath(SlancScales.Options v) {
-        return new SlancOptions(powerOfTwo, v, dryRun, progress, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, v, dryRun, progress, firstNormFromEmbedding, strict);
     }
 
     /** Products costing more multiply-adds than this are estimated by random probing. */
@@ -44,14 +51,18 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public SlancOptions withDryRun(boolean v) {
-        return new SlancOptions(powerOfTwo, math, v, progress, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, math, v, progress, firstNormFromEmbedding, strict);
     }
 
     public SlancOptions withProgress(Progress p) {
-        return new SlancOptions(powerOfTwo, math, dryRun, p, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, math, dryRun, p, firstNormFromEmbedding, strict);
+    }
+
+    public SlancOptions withStrict(boolean v) {
+        return new SlancOptions(powerOfTwo, math, dryRun, progress, firstNormFromEmbedding, v);
     }
 
     public SlancOptions withFirstNormFromEmbedding(boolean v) {
-        return new SlancOptions(powerOfTwo, math, dryRun, progress, v);
+        return new SlancOptions(powerOfTwo, math, dryRun, progress, v, strict);
     }
 }
