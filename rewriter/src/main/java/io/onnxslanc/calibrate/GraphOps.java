@@ -23,9 +23,15 @@ final class GraphOps {
         return constant(v) != null;
     }
 
-    /** Integer contents of a small constant (shapes, axes, split sizes), or null. */
+    /** Where integer values (shapes, bounds, axes, split sizes) are read from: the one swap point for a constant folder. */
+    static final IntegerValues INTEGERS = ShapeArithmetic.INSTANCE;
+
+    /**
+     * Integer contents of a small constant (shapes, axes, split sizes), including values computed from static
+     * shapes ({@link ShapeArithmetic}), or null.
+     */
     static long[] constantLongs(Value v) {
-        return Constants.longs(v).orElse(null);
+        return INTEGERS.longs(v);
     }
 
     /** The one non-constant operand of a binary node whose other operand is constant, else null. */
