@@ -148,6 +148,19 @@ final class SlancReference {
         return Math.sqrt(lambda);
     }
 
+    /** The largest Euclidean norm of a row of a row-major table with {@code cols} columns. */
+    static double maxRowNorm(float[] table, int cols) {
+        double max = 0;
+        for (int r = 0; r < table.length / cols; r++) {
+            double ss = 0;
+            for (int j = 0; j < cols; j++) {
+                ss += (double) table[r * cols + j] * table[r * cols + j];
+            }
+            max = Math.max(max, Math.sqrt(ss));
+        }
+        return max;
+    }
+
     /** 2^round(log2 s). */
     static double powerOfTwo(double s) {
         return Math.pow(2, Math.round(Math.log(s) / Math.log(2)));
