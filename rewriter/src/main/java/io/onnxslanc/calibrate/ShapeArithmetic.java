@@ -7,19 +7,22 @@ import io.onnxslanc.ir.TensorType;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.Constants;
 import java.util.Arrays;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * Folds the small integer computations exporters build bounds and shapes from: {@code Shape} of a value whose
- * dims are static (from its type), {@code Gather}, {@code Slice},
+ * dims are static (from its type, else inferred by {@link PartialShapes}), {@code Gather}, {@code Slice},
  * {@code Concat}, {@code (Un)Squeeze}, {@code Cast}, {@code Reshape}, {@code Expand}, {@code ConstantOfShape},
  * {@code Range} and elementwise {@code Add / Sub / Mul / Div / Neg / Min / Max}. PyTorch writes
  * {@code chunk(3, -1)} of nn.MultiheadAttention's packed projection as Split sizes computed from
  * {@code Shape -> Gather -> Div}, even when every dim is static; this turns those back into numbers.
  * Entries that depend on a dynamic dim stay unknown, and a value with any unknown entry is not known.
  */
-final class ShapeArithmetic implements IntegerValues {
-    static final ShapeArithmetic INSTANCE = new ShapeArithmetic();
+final class ShapeArithmetic {
+    /** Each question is one evaluation, with its own memo (shapes and values visited once per question). */
+    static final IntegerValues INSTANCE = v -> new ShapeArithmetic().known(v);
     private static final long UNKNOWN = ShapeValues.UNKNOWN;
     private static final int MAX_DEPTH = 32;
     private static final int MAX_ELEMENTS = 1 << 12;
@@ -44,11 +47,15 @@ final class ShapeArithmetic implements IntegerValues {
         }
     }
 
-    private ShapeArithmetic() {
+    private final Map<Value, Ints> memo = new IdentityHashMap<>();
+    private final PartialShapes shapes = new PartialShapes(this);
+    private static final Ints NONE = new Ints(new long[0], new long[0]);
+
+    ShapeArithmetic() {
     }
 
-    @Override
-    public long[] longs(Value v) {
+    /** The values when all are known, else null. */
+    long[] known(Value v) {
         Ints r = eval(v, 0);
         return r == null || !r.known() ? null : r.values();
     }
@@ -63,6 +70,17 @@ final class ShapeArithmetic implements IntegerValues {
         if (v == null || depth > MAX_DEPTH) {
             return null;
         }
+        Ints cached = memo.get(v);
+        if (cached != null) {
+            return cached == NONE ? null : cached;
+        }
+        memo.put(v, NONE);
+        Ints r = compute(v, depth);
+        memo.put(v, r == null ? NONE : r);
+        return r;
+    }
+
+    private Ints compute(Value v, int depth) {
         Tensor t = Constants.tensor(v);
         if (t != null) {
             if ((t.dataType() != DataType.INT64 && t.dataType() != DataType.INT32) || t.elementCount() > MAX_ELEMENTS) {
@@ -98,8 +116,8 @@ final class ShapeArithmetic implements IntegerValues {
         return to == DataType.INT64.code() || to == DataType.INT32.code();
     }
 
-    private static Ints shape(Node p) {
-        long[] dims = staticDims(p.input(0));
+    private Ints shape(Node p) {
+        long[] dims = shapes.dims(p.input(0));
         if (dims == null) {
             return null;
         }
@@ -111,8 +129,8 @@ final class ShapeArithmetic implements IntegerValues {
         return Ints.vector(Arrays.copyOfRange(dims, s, Math.max(s, e)));
     }
 
-    private static Ints size(Value x) {
-        long[] dims = staticDims(x);
+    private Ints size(Value x) {
+        long[] dims = shapes.dims(x);
         if (dims == null) {
             return null;
         }
