@@ -19,8 +19,47 @@ final class GraphOps {
         return Constants.tensor(v);
     }
 
+    /**
+     * True for a constant and for a value computed from constants alone: a slice of a packed bias, a folded gain
+     * (1 + w), a transposed or cast weight. Their index, bound and shape inputs only need known values (they may be
+     * computed from static shapes), their data inputs must be constant in turn.
+     */
     static boolean isConstant(Value v) {
-        return constant(v) != null;
+        return isConstant(v, 0);
+    }
+
+    /** Ops whose result is constant when their data inputs are; the others' inputs are indices, bounds or shapes. */
+    private static final Set<String> DATA_ALL_INPUTS = Set.of("Add", "Sub", "Mul", "Div", "Neg", "Sqrt", "Pow", "Concat",
+            "Cast", "Identity", "Transpose", "Reciprocal", "Abs", "Exp");
+    private static final Set<String> DATA_FIRST_INPUT = Set.of("Slice", "Split", "Gather", "Reshape", "Unsqueeze", "Squeeze",
+            "Expand", "Flatten");
+
+    private static boolean isConstant(Value v, int depth) {
+        if (v == null) {
+            return false;
+        }
+        if (constant(v) != null) {
+            return true;
+        }
+        Node p = v.producer();
+        if (p == null || depth > 8 || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            return false;
+        }
+        boolean all = DATA_ALL_INPUTS.contains(p.opType());
+        if (!all && !DATA_FIRST_INPUT.contains(p.opType())) {
+            return false;
+        }
+        for (int i = 0; i < p.inputs().size(); i++) {
+            Value in = p.input(i);
+            if (in == null) {
+                continue;
+            }
+            boolean ok = all || i == 0 ? isConstant(in, depth + 1) : constantLongs(in) != null;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /** Where integer values (shapes, bounds, axes, split sizes) are read from: the one swap point for a constant folder. */
