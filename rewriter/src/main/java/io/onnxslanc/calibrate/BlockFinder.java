@@ -23,9 +23,6 @@ import java.util.Set;
  * nothing is guessed.
  */
 public final class BlockFinder {
-    /** Most terms a residual sum is flattened into (x + attn + mlp has three). */
-    private static final int MAX_TERMS = 4;
-
     private final Graph graph;
     private final NormIndex index;
 
@@ -86,8 +83,7 @@ public final class BlockFinder {
             if (p == null || !p.is("Add") || GraphOps.isConstant(p.input(0)) || GraphOps.isConstant(p.input(1))) {
                 return Found.fail("input is " + GraphOps.describe(x) + ", not a residual Add x + block(x)");
             }
-            List<Value> terms = residualTerms(x);
-            if (terms.size() >= 3) {
+            for (List<Value> terms : threeTerms(p)) {
                 Found<NormBlock> parallel = parallel(site, terms);
                 if (parallel != null) {
                     return parallel;
@@ -122,23 +118,17 @@ public final class BlockFinder {
         return Found.fail(where + " with no MatMul weight found");
     }
 
-    /** The summands of a residual sum: nested Adds of two computed operands flattened, up to {@value #MAX_TERMS}. */
-    private static List<Value> residualTerms(Value sum) {
-        List<Value> terms = new ArrayList<>();
-        List<Value> todo = new ArrayList<>(List.of(sum));
-        while (!todo.isEmpty()) {
-            Value v = GraphOps.through(todo.remove(0), Set.of("Cast", "Identity"));
+    /** The ways to read Add(a, b) as a sum of three terms: a or b itself an Add of two computed values. */
+    private static List<List<Value>> threeTerms(Node add) {
+        List<List<Value>> out = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Value v = GraphOps.through(add.input(i), Set.of("Cast", "Identity"));
             Node p = v.producer();
-            boolean sumOfComputed = p != null && p.is("Add") && !GraphOps.isConstant(p.input(0))
-                    && !GraphOps.isConstant(p.input(1));
-            if (sumOfComputed && terms.size() + todo.size() + 2 <= MAX_TERMS) {
-                todo.add(p.input(0));
-                todo.add(p.input(1));
-            } else {
-                terms.add(v);
+            if (p != null && p.is("Add") && !GraphOps.isConstant(p.input(0)) && !GraphOps.isConstant(p.input(1))) {
+                out.add(List.of(p.input(0), p.input(1), add.input(1 - i)));
             }
         }
-        return terms;
+        return out;
     }
 
     /**
@@ -167,7 +157,7 @@ public final class BlockFinder {
             return null;
         }
         NormSite norm = att.feed().site();
-        Value residual = rest.get(0);
+        Value residual = GraphOps.through(rest.get(0), Set.of("Cast", "Identity"));
         Set<String> castLike = Set.of("Cast", "Identity");
         boolean residualFits = residual == GraphOps.through(norm.input(), castLike) || residual == norm.output();
         if (!residualFits) {
