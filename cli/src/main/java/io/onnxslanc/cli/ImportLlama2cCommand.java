@@ -28,6 +28,10 @@ final class ImportLlama2cCommand implements Callable<Integer> {
     @Option(names = "--past", description = "add past-key-value inputs and present outputs")
     boolean past;
 
+    @Option(names = "--merged", description = "merged decoder as Optimum writes it: the decoders with and without "
+            + "past as the branches of one If on the bool input use_cache_branch, weights shared in the outer graph")
+    boolean merged;
+
     @Option(names = "--external-data", description = "write the weights to OUT.data")
     boolean externalData;
 
@@ -38,9 +42,10 @@ final class ImportLlama2cCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         NormStyle style = NormStyle.parse(norm);
         ImportOptions opts = ImportOptions.defaults().withNormStyle(style).withPastKeyValues(past);
-        Llama2cImporter.importCheckpoint(checkpoint, opts, out, externalData);
+        if (merged) Llama2cImporter.importMergedDecoder(checkpoint, opts, out, externalData);
+        else Llama2cImporter.importCheckpoint(checkpoint, opts, out, externalData);
         spec.commandLine().getOut().println("wrote " + out + " (" + style.name().toLowerCase(Locale.ROOT) + " RMSNorm"
-                + (past ? ", past key/values" : "") + ")");
+                + (merged ? ", merged decoder with and without past" : past ? ", past key/values" : "") + ")");
         return 0;
     }
 }

@@ -325,7 +325,7 @@ final class AttentionBlocks {
                 return select(lin.value(), selections).map(wv -> new VPath(wv, headSplit, walked));
             }
             walked.add(p);
-            boolean standard = p.domain().isEmpty() || p.domain().equals("ai.onnx");
+            boolean standard = p.isDefaultDomain();
             String op = p.opType();
             if (standard && V_PASS.contains(op)) {
                 cur = p.input(0);

@@ -72,7 +72,7 @@ public final class BlockFinder {
             candidates = List.of(site.input(), site.skip());
             where = "inputs " + GraphOps.describe(site.input()) + " and " + GraphOps.describe(site.skip());
         } else {
-            Value x = GraphOps.through(site.input(), Set.of("Cast", "Identity"));
+            Value x = GraphOps.through(site.input(), io.onnxslanc.ir.Walk.CAST_LIKE);
             Found<NormIndex.Feed> direct = index.feeding(x, "the input");
             if (direct.ok()) {
                 NormIndex.Feed f = direct.value();

@@ -4,12 +4,13 @@ import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.ir.Walk;
 import java.util.Set;
 
 /** Small read-only questions about values and nodes that the block walks ask again and again. */
 final class GraphOps {
     /** Ops that only move or relabel data; a walk may pass through them along input 0. */
-    static final Set<String> LAYOUT_OPS = Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Cast");
+    static final Set<String> LAYOUT_OPS = Walk.LAYOUT;
 
     private GraphOps() {
     }
@@ -102,16 +103,7 @@ final class GraphOps {
 
     /** Follows input 0 through the given single-data-input ops. */
     static Value through(Value v, Set<String> ops) {
-        Value cur = v;
-        for (int guard = 0; guard < 64; guard++) {
-            Node p = cur.producer();
-            if (p == null || !p.domain().isEmpty() && !p.domain().equals("ai.onnx") || !ops.contains(p.opType())
-                    || p.input(0) == null) {
-                return cur;
-            }
-            cur = p.input(0);
-        }
-        return cur;
+        return Walk.back(v, ops);
     }
 
     /** Follows layout ops and bias Adds back from a value. */
@@ -143,7 +135,7 @@ final class GraphOps {
         if (p == null) {
             return "'" + v.name() + "'";
         }
-        return (p.domain().isEmpty() || p.domain().equals("ai.onnx") ? "" : p.domain() + ":") + p.opType() + "(...)";
+        return (p.isDefaultDomain() ? "" : p.domain() + ":") + p.opType() + "(...)";
     }
 
     /** Rank of a value when its type says so, else -1. */

@@ -88,9 +88,9 @@ final class MlpBlocks {
                 linears.add(lin.value());
                 continue;
             }
-            boolean standardOrMs = p.domain().isEmpty() || p.domain().equals("ai.onnx") || p.domain().equals("com.microsoft");
+            boolean standardOrMs = p.isDefaultDomain() || p.domain().equals("com.microsoft");
             String op = p.opType();
-            if (GraphOps.LAYOUT_OPS.contains(op) && (p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            if (p.isOneOf(GraphOps.LAYOUT_OPS)) {
                 todo.add(p.input(0)); // Reshapes around Gemm layers; the other inputs are shapes and axes
                 continue;
             }

@@ -106,7 +106,7 @@ final class NormIndex {
             if (p == null) {
                 break;
             }
-            if (GraphOps.LAYOUT_OPS.contains(p.opType()) && (p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            if (p.isOneOf(GraphOps.LAYOUT_OPS)) {
                 cur = p.input(0);
             } else if (p.is("Mul") && GraphOps.nonConstantOperand(p) != null && outsideGain == null) {
                 outsideGain = GraphOps.constantOperand(p);
@@ -122,7 +122,7 @@ final class NormIndex {
     }
 
     private static boolean gainFits(Value gamma, long d) {
-        Tensor t = GraphOps.constant(gamma);
+        Tensor t = io.onnxslanc.canon.ConstantFolder.value(gamma);
         if (t == null) {
             return false;
         }

@@ -140,7 +140,7 @@ public final class SlancCalibrator {
         if (gammaValue == null) {
             return null;
         }
-        Tensor t = GraphOps.constant(gammaValue);
+        Tensor t = io.onnxslanc.canon.ConstantFolder.value(gammaValue); // a gain may be an expression: 1 + w, w * c
         if (t == null) {
             throw new IllegalArgumentException("gain '" + gammaValue.name() + "' is not a constant");
         }

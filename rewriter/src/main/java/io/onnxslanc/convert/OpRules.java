@@ -70,7 +70,7 @@ final class OpRules {
      */
     static boolean float32Input(Node n, int index, long opset) {
         String op = n.opType();
-        if (n.domain().isEmpty() || n.domain().equals("ai.onnx")) {
+        if (n.isDefaultDomain()) {
             return switch (op) {
                 case "Resize" -> index == (opset <= 10 ? 1 : 2); // scales
                 case "Upsample" -> index == 1;                   // scales (opset 9)
@@ -113,7 +113,7 @@ final class OpRules {
     }
 
     static boolean isDefaultDomain(Node n) {
-        return n.domain().isEmpty() || n.domain().equals("ai.onnx");
+        return n.isDefaultDomain();
     }
 
     private static boolean isDefaultOrMs(Node n) {

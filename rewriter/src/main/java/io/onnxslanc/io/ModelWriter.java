@@ -350,8 +350,8 @@ public final class ModelWriter {
         for (Attribute a : n.attributes().values()) {
             b.addAttribute(attribute(a));
         }
-        if (!n.domain().isEmpty()) {
-            b.setDomain(n.domain());
+        if (!n.spelledDomain().isEmpty()) {
+            b.setDomain(n.spelledDomain());
         }
         b.mergeFrom(NodeProto.parseFrom(n.preserved()));
         return b.build();

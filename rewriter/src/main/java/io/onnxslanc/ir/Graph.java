@@ -16,7 +16,7 @@ import java.util.function.Consumer;
  */
 public final class Graph {
     private final Graph parent;
-    private final NameRegistry names;
+    private final UniqueNames names;
     private String name = "";
     private String docString = "";
     private byte[] preserved = new byte[0]; // GraphProto fields the IR does not model
@@ -27,10 +27,10 @@ public final class Graph {
     private final Map<String, Value> valuesByName = new HashMap<>();
 
     public Graph() {
-        this(null, new NameRegistry());
+        this(null, new UniqueNames());
     }
 
-    private Graph(Graph parent, NameRegistry names) {
+    private Graph(Graph parent, UniqueNames names) {
         this.parent = parent;
         this.names = names;
     }
@@ -104,6 +104,11 @@ public final class Graph {
 
     public boolean isNameUsed(String n) {
         return names.isUsed(n);
+    }
+
+    /** A name derived from {@code base} that nobody uses yet, not reserved ({@link Value#rename} reserves it). */
+    public String unusedName(String base) {
+        return names.unused(base);
     }
 
     private Value newValue(String valueName) {
@@ -400,7 +405,7 @@ public final class Graph {
     /** Count of nodes by op type (domain-qualified when not the default domain), sorted by name. */
     public Map<String, Integer> opTypeCounts() {
         Map<String, Integer> counts = new java.util.TreeMap<>();
-        forEachNodeRecursive(n -> counts.merge(n.domain().isEmpty() || n.domain().equals("ai.onnx")
+        forEachNodeRecursive(n -> counts.merge(n.isDefaultDomain()
                 ? n.opType() : n.domain() + ":" + n.opType(), 1, Integer::sum));
         return counts;
     }

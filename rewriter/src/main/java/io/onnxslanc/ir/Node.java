@@ -12,7 +12,8 @@ public final class Node {
     private final Graph graph;
     private String name;
     private String opType;
-    private String domain;
+    private final String domain;
+    private final String spelledDomain; // as the file wrote it ("ai.onnx" stays "ai.onnx" when written back)
     private final List<Value> inputs = new ArrayList<>();
     private final List<Value> outputs = new ArrayList<>();
     private final Map<String, Attribute> attributes = new LinkedHashMap<>();
@@ -21,7 +22,8 @@ public final class Node {
     Node(Graph graph, String opType, String domain, String name) {
         this.graph = graph;
         this.opType = opType;
-        this.domain = domain == null ? "" : domain;
+        this.spelledDomain = domain == null ? "" : domain;
+        this.domain = Domains.normalise(domain);
         this.name = name;
     }
 
@@ -41,17 +43,33 @@ public final class Node {
         return opType;
     }
 
+    /** The operator domain, normalised: the default ONNX domain is always "" (see {@link Domains}). */
     public String domain() {
         return domain;
     }
 
-    /** True for an op of the default ONNX domain ("" or "ai.onnx") with this type. */
+    /** The domain as the model file spelled it, for writing the node back unchanged. */
+    public String spelledDomain() {
+        return spelledDomain;
+    }
+
+    /** True for an op of the default ONNX domain. */
+    public boolean isDefaultDomain() {
+        return domain.isEmpty();
+    }
+
+    /** True for an op of the default ONNX domain with this type. */
     public boolean is(String op) {
-        return opType.equals(op) && (domain.isEmpty() || domain.equals("ai.onnx"));
+        return domain.isEmpty() && opType.equals(op);
+    }
+
+    /** True for an op of the default ONNX domain whose type is one of {@code ops}. */
+    public boolean isOneOf(java.util.Set<String> ops) {
+        return domain.isEmpty() && ops.contains(opType);
     }
 
     public boolean is(String dom, String op) {
-        return opType.equals(op) && domain.equals(dom);
+        return opType.equals(op) && domain.equals(Domains.normalise(dom));
     }
 
     public List<Value> inputs() {

@@ -6,9 +6,9 @@ import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.TensorType;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.ir.Walk;
 import java.util.Optional;
 import java.util.OptionalDouble;
-import java.util.Set;
 
 /**
  * Reads constants the way exporters write them: an initializer, or the output of a Constant
@@ -17,9 +17,6 @@ import java.util.Set;
  */
 public final class Constants {
     private static final int MAX_HOPS = 4;
-    /** Ops that do not change a gain's values, only its type or shape. */
-    private static final Set<String> PARAMETER_PASS_THROUGH = Set.of("Cast", "Identity", "Flatten", "Reshape",
-            "Unsqueeze", "Squeeze");
 
     private Constants() {
     }
@@ -59,21 +56,8 @@ public final class Constants {
 
     /** The single number held by a constant (any shape with one element), seen through Cast/Identity. */
     public static OptionalDouble scalar(Value v) {
-        for (int hop = 0; v != null && hop <= MAX_HOPS; hop++) {
-            Tensor t = tensor(v);
-            if (t != null) {
-                return t.elementCount() == 1 && isNumeric(t) ? OptionalDouble.of(t.toDoubles()[0]) : OptionalDouble.empty();
-            }
-            Node p = v.producer();
-            if (p == null) {
-                return OptionalDouble.empty();
-            }
-            if (!(p.is("Cast") || p.is("Identity"))) {
-                return OptionalDouble.empty();
-            }
-            v = p.input(0);
-        }
-        return OptionalDouble.empty();
+        Tensor t = tensor(Walk.back(v, Walk.CAST_LIKE, MAX_HOPS));
+        return t != null && t.elementCount() == 1 && isNumeric(t) ? OptionalDouble.of(t.toDoubles()[0]) : OptionalDouble.empty();
     }
 
     /** Integer values (axes) of an INT64/INT32 initializer or Constant node, else empty. */
@@ -95,20 +79,15 @@ public final class Constants {
      * Null when it is none of these, which makes it no parameter of a norm.
      */
     public static Value parameterSource(Value v) {
-        for (int hop = 0; v != null && hop <= MAX_HOPS; hop++) {
-            Node p = v.producer();
-            if (v.isInitializer() || (p != null && p.is("Constant"))) {
-                return v;
-            }
-            if (p == null) {
-                return elementCount(v) >= 0 ? v : null;
-            }
-            if (!PARAMETER_PASS_THROUGH.contains(p.opType()) || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
-                return null;
-            }
-            v = p.input(0);
+        Value source = Walk.back(v, Walk.SAME_VALUES, MAX_HOPS);
+        if (source == null) {
+            return null;
         }
-        return null;
+        Node p = source.producer();
+        if (source.isInitializer() || (p != null && p.is("Constant"))) {
+            return source;
+        }
+        return p == null && elementCount(source) >= 0 ? source : null;
     }
 
     /** Number of elements of a constant, or of a value whose shape is fully known; -1 otherwise. */

@@ -1,5 +1,6 @@
 package io.onnxslanc.match;
 
+import io.onnxslanc.ir.Domains;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import java.util.ArrayList;
@@ -12,8 +13,8 @@ import java.util.Set;
  * the gain (and bias) as inputs at fixed positions. Each form is a small subclass naming those.
  */
 abstract class FusedNormPattern implements NormPattern {
-    static final Set<String> DEFAULT_DOMAINS = Set.of("", "ai.onnx");
-    static final Set<String> MICROSOFT = Set.of("com.microsoft");
+    static final Set<String> DEFAULT_DOMAINS = Set.of(Domains.ONNX);
+    static final Set<String> MICROSOFT = Set.of(Domains.MICROSOFT);
 
     private final NormKind kind;
     private final String opType;

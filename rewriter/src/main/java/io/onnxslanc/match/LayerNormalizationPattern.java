@@ -1,5 +1,6 @@
 package io.onnxslanc.match;
 
+import io.onnxslanc.ir.Domains;
 import java.util.Set;
 
 /**
@@ -8,6 +9,6 @@ import java.util.Set;
  */
 public final class LayerNormalizationPattern extends FusedNormPattern {
     public LayerNormalizationPattern() {
-        super(NormKind.LAYER_NORMALIZATION, "LayerNormalization", Set.of("", "ai.onnx", "com.microsoft"), -1, 1, 2, 1e-5f);
+        super(NormKind.LAYER_NORMALIZATION, "LayerNormalization", Set.of(Domains.ONNX, Domains.MICROSOFT), -1, 1, 2, 1e-5f);
     }
 }

@@ -1,5 +1,6 @@
 package io.onnxslanc.match;
 
+import io.onnxslanc.canon.CanonicalView;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Node;
 import java.util.ArrayList;
@@ -49,28 +50,43 @@ public final class NormMatcher {
 
     /** The norms of {@code graph} and its subgraphs, in graph order. */
     public List<NormSite> find(Graph graph) {
-        List<NormSite> found = new ArrayList<>();
-        visit(graph, found, Collections.newSetFromMap(new IdentityHashMap<>()));
-        return found;
+        return visit(graph, Collections.newSetFromMap(new IdentityHashMap<>()), new CanonicalView());
     }
 
-    private void visit(Graph graph, List<NormSite> found, Set<Node> claimed) {
-        for (Node node : graph.nodes()) {
+    /**
+     * A decomposed norm is recognised at its normalising node, which comes after its first node: sites are put back
+     * in the order of their first nodes (a subgraph's norms right after the node owning the subgraph).
+     */
+    private List<NormSite> visit(Graph graph, Set<Node> claimed, CanonicalView view) {
+        record Keyed(int key, NormSite site) {
+        }
+        List<Keyed> found = new ArrayList<>();
+        Map<Node, Integer> position = new IdentityHashMap<>();
+        List<Node> nodes = graph.nodes();
+        for (int i = 0; i < nodes.size(); i++) {
+            position.put(nodes.get(i), i);
+        }
+        for (int i = 0; i < nodes.size(); i++) {
+            Node node = nodes.get(i);
             if (!claimed.contains(node)) {
-                matchAt(node, claimed).ifPresent(site -> {
+                matchAt(node, claimed, view).ifPresent(site -> {
                     claimed.addAll(site.nodes());
-                    found.add(site);
+                    found.add(new Keyed(2 * position.getOrDefault(site.root(), 0), site));
                 });
             }
             for (Graph sub : node.subgraphs()) {
-                visit(sub, found, claimed);
+                for (NormSite s : visit(sub, claimed, view)) {
+                    found.add(new Keyed(2 * i + 1, s));
+                }
             }
         }
+        found.sort(java.util.Comparator.comparingInt(Keyed::key));
+        return found.stream().map(Keyed::site).toList();
     }
 
-    private Optional<NormSite> matchAt(Node node, Set<Node> claimed) {
+    private Optional<NormSite> matchAt(Node node, Set<Node> claimed, CanonicalView view) {
         for (NormPattern p : byRootOp.getOrDefault(node.opType(), List.of())) {
-            Optional<NormSite> site = p.match(node);
+            Optional<NormSite> site = p.match(node, view);
             if (site.isPresent() && site.get().nodes().stream().noneMatch(claimed::contains)) {
                 return site;
             }

@@ -1,5 +1,6 @@
 package io.onnxslanc.match;
 
+import io.onnxslanc.canon.CanonicalView;
 import io.onnxslanc.ir.Node;
 import java.util.Optional;
 import java.util.Set;
@@ -19,4 +20,12 @@ public interface NormPattern {
 
     /** The norm that starts at {@code candidateRoot}, or empty. Never modifies the graph. */
     Optional<NormSite> match(Node candidateRoot);
+
+    /**
+     * The same, reading the graph through {@code view}, which the matcher shares across one pass so that no value is
+     * canonicalised twice. Patterns that read canonical terms override this.
+     */
+    default Optional<NormSite> match(Node candidateRoot, CanonicalView view) {
+        return match(candidateRoot);
+    }
 }

@@ -73,7 +73,7 @@ public final class Reductions {
             return Constants.tensor(v).dims().length;
         }
         Node p = v.producer();
-        if (p == null || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+        if (p == null || !p.isDefaultDomain()) {
             return -1;
         }
         if (p.opType().equals("Flatten")) {

@@ -1,5 +1,6 @@
 package io.onnxslanc.match;
 
+import io.onnxslanc.ir.Domains;
 import java.util.Set;
 
 /**
@@ -8,6 +9,6 @@ import java.util.Set;
  */
 public final class SimplifiedLayerNormalizationPattern extends FusedNormPattern {
     public SimplifiedLayerNormalizationPattern() {
-        super(NormKind.SIMPLIFIED_LAYER_NORMALIZATION, "SimplifiedLayerNormalization", Set.of("", "ai.onnx", "com.microsoft"), -1, 1, -1, 1e-5f);
+        super(NormKind.SIMPLIFIED_LAYER_NORMALIZATION, "SimplifiedLayerNormalization", Set.of(Domains.ONNX, Domains.MICROSOFT), -1, 1, -1, 1e-5f);
     }
 }

@@ -33,7 +33,7 @@ final class ElementTypes {
         if (t != null) {
             return t;
         }
-        Tensor gamma = Constants.tensor(site.gamma());
+        Tensor gamma = io.onnxslanc.canon.ConstantFolder.value(site.gamma());
         if (gamma != null && gamma.dataType().isFloatingPoint()) {
             return gamma.dataType();
         }

@@ -240,7 +240,7 @@ public final class SlancRewrite {
             Value constant = graph.addConstant(MUL_PREFIX + NormNames.of(site) + "_restore" + index,
                     FloatEncoding.tensor(t, new long[0], k));
             String name = out.name();
-            out.rename(unusedName(graph, name + "_slanc_scaled"));
+            out.rename(graph.unusedName(name + "_slanc_scaled"));
             int at = graph.nodes().indexOf(root);
             List<Value> inputs = List.of(out, constant);
             Node restore = at + 1 < graph.nodes().size()
@@ -349,14 +349,5 @@ public final class SlancRewrite {
             p.graph().removeNode(p);
             v = next;
         }
-    }
-
-    /** A name nobody uses yet, not reserved (Value.rename reserves it itself). */
-    private static String unusedName(Graph graph, String base) {
-        String candidate = base;
-        for (int i = 1; graph.isNameUsed(candidate); i++) {
-            candidate = base + "_" + i;
-        }
-        return candidate;
     }
 }

@@ -54,7 +54,8 @@ class RealExportScalesTest {
         Graph g = ModelReader.read(json.resolveSibling(name + ".onnx")).graph();
         List<NormSite> sites = NormMatcher.findAll(g);
         SlancOptions exact = SlancOptions.defaults().withPowerOfTwo(false)
-                .withMath(io.onnxslanc.calibrate.math.SlancScales.Options.defaults().alwaysExact());
+                .withMath(io.onnxslanc.calibrate.math.SlancScales.Options.defaults().alwaysExact()
+                        .withPowerTolerance(1e-14).withPowerMaxIterations(2000));
         List<NormCalibration> cal = SlancCalibrator.compute(BlockFinder.findAll(g, sites), exact);
         List<String> problems = new ArrayList<>();
         StringBuilder table = new StringBuilder(name + ":\n");

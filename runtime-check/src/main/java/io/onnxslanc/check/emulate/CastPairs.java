@@ -2,6 +2,7 @@ package io.onnxslanc.check.emulate;
 
 import io.onnxslanc.check.model.Protos;
 import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.UniqueNames;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import io.onnxslanc.proto.Onnx.TensorProto.DataType;
@@ -15,11 +16,11 @@ import java.util.Set;
 final class CastPairs {
     static final String PREFIX = "emu_fp16_";
 
-    private final Set<String> names; // every tensor name in the graph, to keep new names unique
+    private final UniqueNames names; // every tensor name in the graph, to keep new names unique
     private int count;
 
     CastPairs(Set<String> names) {
-        this.names = names;
+        this.names = new UniqueNames(names);
     }
 
     /** src -> Cast16 -> Cast32 -> dst. */
@@ -33,9 +34,7 @@ final class CastPairs {
 
     /** A tensor name not used yet in the graph. */
     String fresh(String base) {
-        String name = base;
-        for (int i = 1; !names.add(name); i++) name = base + "_" + i;
-        return name;
+        return names.fresh(base);
     }
 
     int pairs() {

@@ -12,6 +12,7 @@ import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.ir.Walk;
 import io.onnxslanc.match.Epsilon;
 import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
@@ -43,8 +44,8 @@ import java.util.Set;
  * epsilon Constant may be shared by every norm). With c a power of two every step is exact in FP32.
  */
 public final class ResidualAmplifier {
-    private static final Set<String> CAST_LIKE = Set.of("Cast", "Identity");
-    private static final Set<String> LAYOUT = Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Cast");
+    private static final Set<String> CAST_LIKE = Walk.CAST_LIKE;
+    private static final Set<String> LAYOUT = Walk.LAYOUT;
 
     private final Graph graph;
     private final double c;
@@ -198,11 +199,7 @@ public final class ResidualAmplifier {
     }
 
     private static Value through(Value v, Set<String> ops) {
-        Value cur = v;
-        while (cur != null && cur.producer() != null && ops.contains(cur.producer().opType())) {
-            cur = cur.producer().input(0);
-        }
-        return cur;
+        return Walk.back(v, ops);
     }
 
     // ---- the rewrites --------------------------------------------------------------------------
@@ -276,7 +273,7 @@ public final class ResidualAmplifier {
             if (p.is("MatMul") || p.is("Gemm")) {
                 return weight.equals(weightRoot(p)) ? new Writer(p, biasAdd, biasIndex) : null;
             }
-            if (LAYOUT.contains(p.opType()) && (p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            if (p.isOneOf(LAYOUT)) {
                 cur = p.input(0);
             } else if (p.is("Add") && biasAdd == null && (isConstant(p.input(0)) ^ isConstant(p.input(1)))) {
                 biasAdd = p;
@@ -297,7 +294,7 @@ public final class ResidualAmplifier {
                 return cur.name();
             }
             Node p = cur.producer();
-            if (p == null || !LAYOUT.contains(p.opType())) {
+            if (p == null || !p.isOneOf(LAYOUT)) {
                 return null;
             }
             cur = p.input(0);

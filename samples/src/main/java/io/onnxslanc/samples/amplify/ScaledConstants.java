@@ -39,7 +39,7 @@ final class ScaledConstants {
         List<Node> chain = new ArrayList<>();
         while (cur != null && Constants.tensor(cur) == null) {
             Node p = cur.producer();
-            if (p == null || !PASS_THROUGH.contains(p.opType()) || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            if (p == null || !p.isOneOf(PASS_THROUGH)) {
                 throw new IllegalArgumentException(role + " of node '" + consumer.name() + "' (" + consumer.opType()
                         + "): operand '" + consumer.input(index).name() + "' is not a constant");
             }

@@ -1,5 +1,6 @@
 package io.onnxslanc.samples.llama;
 
+import io.onnxslanc.ir.UniqueNames;
 import io.onnxslanc.proto.Onnx.AttributeProto;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.NodeProto;
@@ -11,8 +12,6 @@ import java.io.IOException;
 import java.util.ArrayDeque;
 import java.util.Arrays;
 import java.util.Deque;
-import java.util.HashMap;
-import java.util.Map;
 
 /**
  * Small helper for writing ONNX graphs by hand: nodes named the way PyTorch's exporter names them
@@ -23,7 +22,7 @@ final class GraphBuilder {
     private final GraphProto.Builder graph = GraphProto.newBuilder();
     private final InitializerStore store;
     private final Deque<String> scopes = new ArrayDeque<>();
-    private final Map<String, Integer> used = new HashMap<>();
+    private final UniqueNames used = new UniqueNames();
 
     GraphBuilder(String name, InitializerStore store) {
         this.store = store;
@@ -79,8 +78,7 @@ final class GraphBuilder {
 
     private String uniqueName(String type) {
         String base = (scopes.isEmpty() ? "" : "/" + String.join("/", scopes)) + "/" + type;
-        int k = used.merge(base, 1, Integer::sum) - 1;
-        return k == 0 ? base : base + "_" + k;
+        return used.fresh(base);
     }
 
     /** A Constant node holding a float scalar. */

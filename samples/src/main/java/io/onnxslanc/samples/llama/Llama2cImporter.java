@@ -29,6 +29,29 @@ public final class Llama2cImporter {
         }
     }
 
+    /**
+     * The merged decoder (Optimum's decoder_model_merged.onnx layout, see {@link MergedDecoderBuilder}):
+     * inputs of the decoder with past plus use_cache_branch, one If over the decoders with and without
+     * past, weights shared in the outer graph. opts' pastKeyValues is ignored (both decoders are built).
+     */
+    public static ModelProto importMergedDecoder(Path checkpoint, ImportOptions opts) throws IOException {
+        try (Llama2cCheckpoint ckpt = Llama2cCheckpoint.open(checkpoint)) {
+            return MergedDecoderBuilder.build(ckpt, opts, new InlineInitializers(), mergedDocString(ckpt), origin(ckpt));
+        }
+    }
+
+    /** The merged decoder written to out; with externalData the (shared) weights go to out + ".data" once. */
+    public static void importMergedDecoder(Path checkpoint, ImportOptions opts, Path out, boolean externalData) throws IOException {
+        if (!externalData) {
+            write(importMergedDecoder(checkpoint, opts), out);
+            return;
+        }
+        try (Llama2cCheckpoint ckpt = Llama2cCheckpoint.open(checkpoint)) {
+            ModelFiles.writeWithExternalData(out,
+                    store -> MergedDecoderBuilder.build(ckpt, opts, store, mergedDocString(ckpt), origin(ckpt)));
+        }
+    }
+
     /** Writes a model (below 2 GiB) atomically: temporary file, then rename. */
     public static void write(ModelProto model, Path out) throws IOException {
         ModelFiles.writeAtomically(model, out);
@@ -39,25 +62,32 @@ public final class Llama2cImporter {
                 + ". Linear weights are stored as MatMul operands W^T [in, out].";
     }
 
+    private static String mergedDocString(Llama2cCheckpoint ckpt) {
+        return docString(ckpt) + " Merged decoder: If on use_cache_branch, then-branch with past key/values,"
+                + " else-branch without; the weights are outer-graph initializers read by both branches.";
+    }
+
     private static Map<String, String> origin(Llama2cCheckpoint ckpt) {
         return Map.of("source", "llama2.c checkpoint " + ckpt.file().getFileName());
     }
 
-    /** Usage: Llama2cImporter CHECKPOINT OUT.onnx [decomposed|decomposed_cast|fused] [--past] [--external-data] [--eps=1e-5] */
+    /** Usage: Llama2cImporter CHECKPOINT OUT.onnx [decomposed|decomposed_cast|fused] [--past | --merged] [--external-data] [--eps=1e-5] */
     public static void main(String[] args) throws IOException {
         if (args.length < 2) {
-            System.err.println("usage: Llama2cImporter CHECKPOINT OUT.onnx [decomposed|decomposed_cast|fused] [--past] [--external-data] [--eps=VALUE]");
+            System.err.println("usage: Llama2cImporter CHECKPOINT OUT.onnx [decomposed|decomposed_cast|fused] [--past | --merged] [--external-data] [--eps=VALUE]");
             System.exit(2);
         }
         ImportOptions opts = ImportOptions.defaults();
-        boolean external = false;
+        boolean external = false, merged = false;
         for (int i = 2; i < args.length; i++) {
             String a = args[i];
             if (a.equals("--past")) opts = opts.withPastKeyValues(true);
+            else if (a.equals("--merged")) merged = true;
             else if (a.equals("--external-data")) external = true;
             else if (a.startsWith("--eps=")) opts = opts.withEpsilon(Float.parseFloat(a.substring(6)));
             else opts = opts.withNormStyle(NormStyle.parse(a));
         }
-        importCheckpoint(Path.of(args[0]), opts, Path.of(args[1]), external);
+        if (merged) importMergedDecoder(Path.of(args[0]), opts, Path.of(args[1]), external);
+        else importCheckpoint(Path.of(args[0]), opts, Path.of(args[1]), external);
     }
 }

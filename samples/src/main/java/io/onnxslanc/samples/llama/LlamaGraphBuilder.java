@@ -5,6 +5,7 @@ import static io.onnxslanc.samples.llama.GraphBuilder.in;
 import static io.onnxslanc.samples.llama.GraphBuilder.intAttr;
 import static io.onnxslanc.samples.llama.GraphBuilder.intsAttr;
 
+import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.OperatorSetIdProto;
 import io.onnxslanc.proto.Onnx.StringStringEntryProto;
@@ -34,11 +35,14 @@ final class LlamaGraphBuilder {
     private final LlamaWeights weights;
     private final GraphBuilder g;
     private final int hs;
+    /** present.* outputs on a graph without past inputs (the no-cache branch of a merged decoder). */
+    private final boolean presentWithoutPast;
 
     // shared by all layers
     private String cos, sin, blocked, negInf;
 
-    private LlamaGraphBuilder(LlamaWeights weights, ImportOptions opts, InitializerStore store) {
+    private LlamaGraphBuilder(LlamaWeights weights, ImportOptions opts, InitializerStore store, boolean presentWithoutPast) {
+        this.presentWithoutPast = presentWithoutPast && !opts.pastKeyValues();
         this.c = weights.config().validated();
         this.opts = opts;
         this.weights = weights;
@@ -48,8 +52,14 @@ final class LlamaGraphBuilder {
 
     static ModelProto build(LlamaWeights weights, ImportOptions opts, InitializerStore store,
                             String docString, Map<String, String> metadata) throws IOException {
-        LlamaGraphBuilder b = new LlamaGraphBuilder(weights, opts, store);
+        LlamaGraphBuilder b = new LlamaGraphBuilder(weights, opts, store, false);
         b.graph();
+        return model(b.g.build(), opts, describe(b.c, opts), docString, metadata);
+    }
+
+    /** A model around graph: IR version, opsets (com.microsoft for FUSED), doc string, metadata. */
+    static ModelProto model(GraphProto graph, ImportOptions opts, Map<String, String> description,
+                            String docString, Map<String, String> metadata) {
         ModelProto.Builder m = ModelProto.newBuilder()
                 .setIrVersion(IR_VERSION)
                 .setProducerName("onnx-slanc")
@@ -59,10 +69,22 @@ final class LlamaGraphBuilder {
         if (opts.normStyle() == NormStyle.FUSED) {
             m.addOpsetImport(OperatorSetIdProto.newBuilder().setDomain(MS_DOMAIN).setVersion(1));
         }
-        Map<String, String> props = new LinkedHashMap<>(describe(b.c, opts));
+        Map<String, String> props = new LinkedHashMap<>(description);
         props.putAll(metadata);
         props.forEach((k, v) -> m.addMetadataProps(StringStringEntryProto.newBuilder().setKey(k).setValue(v)));
-        return m.setGraph(b.g.build()).build();
+        return m.setGraph(graph).build();
+    }
+
+    /**
+     * The decoder graph alone: with opts' past inputs, or without them but still with present.*
+     * outputs (the keys and values of this call) when presentWithoutPast is set, the two graphs a
+     * merged decoder holds as its branches.
+     */
+    static GraphProto decoderGraph(LlamaWeights weights, ImportOptions opts, InitializerStore store,
+                                   boolean presentWithoutPast) throws IOException {
+        LlamaGraphBuilder b = new LlamaGraphBuilder(weights, opts, store, presentWithoutPast);
+        b.graph();
+        return b.g.build();
     }
 
     /** The shape and options, as model metadata (read by tools that need the architecture). */
@@ -104,7 +126,7 @@ final class LlamaGraphBuilder {
             }
         }
         g.output("logits", FLOAT, "batch", "seq", (long) c.vocabSize());
-        if (opts.pastKeyValues()) {
+        if (opts.pastKeyValues() || presentWithoutPast) {
             for (int i = 0; i < c.nLayers(); i++) {
                 g.output(presentName(i, "key"), FLOAT, "batch", (long) c.nKvHeads(), "total_seq", (long) hs);
                 g.output(presentName(i, "value"), FLOAT, "batch", (long) c.nKvHeads(), "total_seq", (long) hs);
@@ -220,6 +242,9 @@ final class LlamaGraphBuilder {
             g.opNamed("Concat", "", in(pastName(i, "value"), vh), in(pv), intAttr("axis", 2));
             kh = pk;
             vh = pv;
+        } else if (presentWithoutPast) {
+            g.opNamed("Identity", "", in(kh), in(presentName(i, "key")));
+            g.opNamed("Identity", "", in(vh), in(presentName(i, "value")));
         }
         String keys = expandKvHeads(kh), values = expandKvHeads(vh);
         String scores = g.op("MatMul", in(qh, g.op("Transpose", in(keys), intsAttr("perm", 0, 1, 3, 2))));

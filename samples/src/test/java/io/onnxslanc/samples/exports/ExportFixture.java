@@ -73,14 +73,16 @@ record ExportFixture(String name, Path model, JsonNode expected, List<ExpectedNo
      * @param s          the expected SLaNC scale, unrounded (1 for first norms)
      * @param embeddingBound the first norm's largest embedding row norm as the script computed it, else null
      * @param inputs     which weights the formula read (torch names)
+     * @param branch     the If branch holding the norm (merged decoders), else null
      */
     record ExpectedNorm(String module, String gain, String output, String role, String formula, double s,
-                        Double embeddingBound, String inputs) {
+                        Double embeddingBound, String inputs, String branch) {
         static ExpectedNorm of(JsonNode n) {
             JsonNode bound = n.get("first_norm_from_embedding");
             return new ExpectedNorm(n.get("module").asText(), text(n.get("gain")), text(n.get("output")),
                     n.get("role").asText(), n.get("formula").asText(), n.get("s").asDouble(),
-                    bound == null || bound.isNull() ? null : bound.asDouble(), n.get("formula_inputs").toString());
+                    bound == null || bound.isNull() ? null : bound.asDouble(), n.get("formula_inputs").toString(),
+                    text(n.get("branch")));
         }
 
         boolean first() {
@@ -93,7 +95,8 @@ record ExportFixture(String name, Path model, JsonNode expected, List<ExpectedNo
 
         @Override
         public String toString() {
-            return module + " (output " + output + ", gain " + gain + ", " + role + ")";
+            return module + " (output " + output + ", gain " + gain + ", " + role
+                    + (branch == null ? "" : ", If branch " + branch.substring(0, branch.indexOf(':'))) + ")";
         }
     }
 }
