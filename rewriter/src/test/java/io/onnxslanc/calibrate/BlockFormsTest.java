@@ -146,6 +146,18 @@ class BlockFormsTest {
     }
 
     @Test
+    void parallelBlockEstimateIsCloseToExact() {
+        TestGraph t = parallelBlock(7, false);
+        double exact = calibrate(t).get("ln_f").scale();
+        SlancOptions probed = EXACT.withMath(SlancScales.Options.defaults().alwaysEstimate().withMaxProbes(4096)
+                .withTargetRelativeError(0.002));
+        NormCalibration c = SlancCalibrator.compute(BlockFinder.findAll(t.g, t.sites), probed).stream()
+                .filter(x -> x.block().site().name().equals("ln_f")).findFirst().orElseThrow();
+        assertTrue(c.result().estimated());
+        assertTrue(Math.abs(c.scale() - exact) <= 0.02 * exact, "estimated " + c.scale() + " vs exact " + exact);
+    }
+
+    @Test
     void parallelBlockWithGatedMlpAddsTheSquares() {
         TestGraph t = parallelBlock(8, true);
         NormCalibration c = calibrate(t).get("ln_f");
