@@ -28,9 +28,7 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
         }
         boolean transposed = false;
         if (gemm) {
-            if (n.intAttr("transA", 0) != 0) {
-                return Found.fail("Gemm '" + n.name() + "' has transA=1");
-            }
+            // transA only says the activation arrives transposed ([features, rows]); the weight is the same
             if (n.floatAttr("alpha", 1f) != 1f) {
                 return Found.fail("Gemm '" + n.name() + "' has alpha=" + n.floatAttr("alpha", 1f) + " (scaled weight)");
             }

@@ -194,6 +194,24 @@ class BlockFormsTest {
     }
 
     @Test
+    void gemmWithTransposedActivationIsALinearLayer() {
+        TestGraph t = new TestGraph(11);
+        Value x = t.op("Gather", t.weight("emb", 9, D, 1.0), t.input("ids", DataType.INT64, 5));
+        Value h = t.layerNorm("ln1", x, t.vector("ln1.weight", D, 1.3, 0.3), t.vector("ln1.bias", D, 0, 0.1), 1e-5f, D)
+                .output();
+        Value hT = t.op("Transpose", List.of(h), ofInts("perm", 1, 0));
+        Value f = t.op("Gemm", List.of(hT, t.weight("w1", D, FF, 0.3), t.vector("b1", FF, 0, 0.1)), ofInt("transA", 1));
+        Value out = t.op("Gemm", t.op("Relu", f), t.weight("w2", FF, D, 0.3));
+        t.g.addOutput(t.layerNorm("ln2", t.op("Add", x, out), t.vector("ln2.weight", D, 1.0, 0.2),
+                t.vector("ln2.bias", D, 0, 0.1), 1e-5f, D).output());
+        NormCalibration c = calibrate(t).get("ln2");
+        assertEquals(BlockKind.MLP, c.block().formula(), c.block().reason());
+        double expected = SlancReference.plainMlp(fromMatMulB(t.data("w1"), D, FF), fromMatMulB(t.data("w2"), FF, D),
+                toDoubles(t.data("ln1.weight")));
+        assertClose(expected, c.scale(), "Gemm(transA=1) MLP");
+    }
+
+    @Test
     void normReadingANormTakesItsGain() {
         TestGraph t = new TestGraph(10);
         Value x = tokens(t, "emb", 9);
