@@ -11,6 +11,7 @@ import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.Model;
+import io.onnxslanc.match.NormCandidates;
 import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
 import io.onnxslanc.rewrite.SlancRewrite;
@@ -36,6 +37,9 @@ public final class Slanc {
 
     /**
      * Calibrates {@code model} in place (unless {@link SlancOptions#dryRun()}) and reports what was done.
+     * With {@link SlancOptions#strict()}, a result with unscaled non-first norms (or norm-like candidates and no
+     * norm at all) throws {@link StrictCheckException} carrying the report; nothing should be written then (the
+     * in-memory model may already hold the scales of the other norms).
      *
      * @throws CalibrationException when a weight or gain the formulas read holds NaN or infinity; the model is
      *                              unchanged then
@@ -48,6 +52,7 @@ public final class Slanc {
                     : SlancRewrite.MUL_PREFIX + "* Muls in front of its norms";
             return CalibrationReport.alreadyCalibrated(how);
         }
+        List<NormCandidates.Candidate> candidates = NormCandidates.unmatched(model.graph(), sites);
         List<NormBlock> blocks = BlockFinder.findAll(model.graph(), sites);
         List<NormCalibration> calibrations = SlancCalibrator.compute(blocks, options); // throws before any change
         List<SlancRewrite.Applied> applied = options.dryRun()
@@ -72,9 +77,18 @@ public final class Slanc {
             warnings.add(unscaled + " of " + norms.size() + " norms left unscaled; see their \"reason\"");
         }
         if (sites.isEmpty()) {
-            warnings.add("no LayerNorm / RMSNorm found");
+            warnings.add(candidates.isEmpty() ? "no LayerNorm / RMSNorm found"
+                    : "no LayerNorm / RMSNorm matched, but " + candidates.size() + " norm-like candidate"
+                    + (candidates.size() == 1 ? "" : "s") + " did not match; see \"candidates\" for the reasons");
+        } else if (!candidates.isEmpty()) {
+            warnings.add(candidates.size() + " norm-like candidate" + (candidates.size() == 1 ? "" : "s")
+                    + " did not match a norm pattern; see \"candidates\" for the reasons");
         }
-        return new CalibrationReport(false, options.dryRun(), norms, warnings);
+        CalibrationReport report = new CalibrationReport(false, options.dryRun(), norms, warnings, candidates);
+        if (options.strict() && report.strictViolations() > 0) {
+            throw new StrictCheckException(report);
+        }
+        return report;
     }
 
     /** Reads {@code in}, calibrates it and writes {@code out} (nothing is written if calibration fails). */

@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
 
 /**
  * {@code java -jar onnx-slanc.jar in.onnx out.onnx}: read, calibrate the norms, convert to FP16, write.
- * Exit codes: 0 ok, 1 failure, 2 usage error.
+ * Exit codes: 0 ok, 1 failure, 2 usage error, 3 refused by {@code --strict}.
  */
 @Command(name = "onnx-slanc", mixinStandardHelpOptions = true, version = "onnx-slanc 0.1.0",
         subcommands = {DemoCommand.class, EmbedCommand.class, CheckCommand.class, ProbeCommand.class, PerplexityCommand.class, ImportLlama2cCommand.class, SynthCommand.class, BenchCommand.class,
@@ -90,6 +90,10 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--norms-fp32", description = "keep every norm in FP32 (the peers' way, for comparison with SLaNC)")
     boolean normsFp32;
 
+    @Option(names = "--strict", description = "fail (exit 3, no output written) when a norm other than a first norm "
+            + "stays unscaled, or when norm-like candidates exist but no norm matched")
+    boolean strict;
+
     @Option(names = "--report", paramLabel = "FILE", description = "write the JSON report here")
     Path report;
 
@@ -137,7 +141,7 @@ public final class Main implements Callable<Integer> {
         SlancOptions slanc = null;
         if (!noSlanc) {
             slanc = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
-                    .withFirstNormFromEmbedding(!firstNormUnit);
+                    .withFirstNormFromEmbedding(!firstNormUnit).withStrict(strict);
             if (exactThreshold != null) {
                 slanc = slanc.withExactThreshold(exactThreshold);
             }
@@ -149,6 +153,10 @@ public final class Main implements Callable<Integer> {
         try {
             // with external data, the FP16 weights stream out while SLaNC computes (see SlancPipeline)
             result = SlancPipeline.run(model, input, output, slanc, noFp16 ? null : fp16Options(), options);
+        } catch (io.onnxslanc.StrictCheckException e) {
+            out.print(e.report().toTable()); // the table says which norms and why
+            spec.commandLine().getErr().println("error: " + input + ": " + e.getMessage());
+            return 3;
         } catch (CalibrationException e) {
             throw new CalibrationException(input + ": " + e.getMessage(), e); // the library names norm and weight
         } catch (IllegalArgumentException e) { // an option naming a node or input the model lacks
@@ -158,6 +166,7 @@ public final class Main implements Callable<Integer> {
         ConversionReport conversion = result.conversion();
         if (calibration != null) {
             out.print(calibration.toTable());
+            out.println(calibration.summary());
             json.mergeJson(calibration.toJson());
         }
         out.println("wrote " + output + (ModelWriter.writesExternalData(model, options)

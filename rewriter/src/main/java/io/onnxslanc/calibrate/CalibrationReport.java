@@ -6,6 +6,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.onnxslanc.calibrate.math.ScaleResult;
+import io.onnxslanc.match.NormCandidates;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -24,16 +25,47 @@ import java.util.Map;
  * @param dryRun            scales were computed but the model was not changed
  * @param norms             one entry per norm, in graph order
  * @param warnings          problems worth a look (epsilon underflow, norms left unscaled, ...)
+ * @param candidates        norm-like subgraphs that did not become a norm, each with the reason (never silent)
  */
-@JsonPropertyOrder({"already_calibrated", "dry_run", "norms", "warnings"})
+@JsonPropertyOrder({"already_calibrated", "dry_run", "summary", "norms", "candidates", "warnings"})
 public record CalibrationReport(@JsonProperty("already_calibrated") boolean alreadyCalibrated,
                                 @JsonProperty("dry_run") boolean dryRun,
                                 @JsonProperty("norms") List<Norm> norms,
-                                @JsonProperty("warnings") List<String> warnings) {
+                                @JsonProperty("warnings") List<String> warnings,
+                                @JsonProperty("candidates") List<NormCandidates.Candidate> candidates) {
 
     public CalibrationReport {
         norms = List.copyOf(norms);
         warnings = List.copyOf(warnings);
+        candidates = List.copyOf(candidates);
+    }
+
+    public CalibrationReport(boolean alreadyCalibrated, boolean dryRun, List<Norm> norms, List<String> warnings) {
+        this(alreadyCalibrated, dryRun, norms, warnings, List.of());
+    }
+
+    /** {@code SLaNC: 10 of 12 norms scaled, 2 first norms at s = 1, 0 unscaled[, N norm-like candidates not matched]}. */
+    @JsonProperty("summary")
+    public String summary() {
+        if (alreadyCalibrated) {
+            return "SLaNC: already calibrated, nothing changed";
+        }
+        int firstAtOne = (int) norms.stream().filter(Norm::isFirstAtOne).count();
+        int unscaled = (int) norms.stream().filter(n -> n.scale() == null).count();
+        int scaled = norms.size() - firstAtOne - unscaled;
+        String s = "SLaNC: " + scaled + " of " + norms.size() + " norms " + (dryRun ? "would be " : "") + "scaled, "
+                + firstAtOne + " first norm" + (firstAtOne == 1 ? "" : "s") + " at s = 1, " + unscaled + " unscaled";
+        return candidates.isEmpty() ? s : s + ", " + candidates.size() + " norm-like candidate"
+                + (candidates.size() == 1 ? "" : "s") + " not matched";
+    }
+
+    /**
+     * What {@code --strict} refuses: unscaled norms other than first norms, plus the norm-like candidates of a model
+     * in which no norm was matched at all. 0 when the result is acceptable.
+     */
+    public int strictViolations() {
+        int unscaled = (int) norms.stream().filter(n -> n.scale() == null && !n.block().equals(BlockKind.FIRST.label())).count();
+        return unscaled + (norms.isEmpty() ? candidates.size() : 0);
     }
 
     /**
@@ -43,8 +75,11 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param kind               the norm's form (e.g. "LayerNormalization", "decomposed RMSNorm")
      * @param block              first / attention / gated-mlp / mlp / final / unknown
      * @param frontBlock         the formula used (for "final": the block in front of it), null for first / unknown
+     * @param gain               this norm's own gain initializer (for a computed gain such as 1 + w, the initializer
+     *                           it is computed from), or null
+     * @param output             this norm's output value
      * @param fedBy              the norm whose gain is Gamma_prev / Gamma_post, or null
-     * @param gamma              that gain's initializer name, or null (identity)
+     * @param gamma              that feeding gain's initializer name, or null (identity); JSON "feeding_gain"
      * @param weights            initializer names the formula read, in formula order
      * @param weightRoles        the same by role ("W_v", "W_o", "W_gate", "W_up", "W_down", "W_1", "W_2"); a packed
      *                           weight of which only some outputs are used reads e.g. "qkv[rows 768..1152]"
@@ -60,15 +95,17 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param epsilonAfter       epsilon as written (epsilon / s^2)
      * @param warnings           problems with this norm
      */
-    @JsonPropertyOrder({"name", "kind", "block", "front_block", "fed_by", "gamma", "weights", "weight_roles", "scale", "scale_unrounded",
+    @JsonPropertyOrder({"name", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
             "epsilon_after", "warnings"})
     public record Norm(@JsonProperty("name") String name,
                        @JsonProperty("kind") String kind,
+                       @JsonProperty("gain") String gain,
+                       @JsonProperty("output") String output,
                        @JsonProperty("block") String block,
                        @JsonProperty("front_block") String frontBlock,
                        @JsonProperty("fed_by") String fedBy,
-                       @JsonProperty("gamma") String gamma,
+                       @JsonProperty("feeding_gain") String gamma,
                        @JsonProperty("weights") List<String> weights,
                        @JsonProperty("weight_roles") Map<String, String> weightRoles,
                        @JsonProperty("scale") Double scale,
@@ -87,6 +124,12 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             weights = List.copyOf(weights);
             weightRoles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightRoles));
             warnings = List.copyOf(warnings);
+        }
+
+        /** A first norm left at the paper's s = 1. */
+        @com.fasterxml.jackson.annotation.JsonIgnore
+        public boolean isFirstAtOne() {
+            return block.equals(BlockKind.FIRST.label()) && scale != null && scale == 1.0;
         }
 
         /** The report line of a calibrated (or skipped) norm. */
@@ -110,7 +153,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 scale = null;
             }
             boolean recognised = b.kind() != BlockKind.FIRST && b.kind() != BlockKind.UNKNOWN;
-            return new Norm(NormNames.of(b.site()), b.site().kind().label(), b.kind().label(),
+            return new Norm(NormNames.of(b.site()), b.site().kind().label(), b.site().gainName(),
+                    b.site().output().name(), b.kind().label(),
                     recognised ? b.formula().label() : null,
                     b.feedingNorm() == null ? null : NormNames.of(b.feedingNorm()),
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
@@ -122,7 +166,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
 
     /** The report of a model that was calibrated before (nothing changed). */
     public static CalibrationReport alreadyCalibrated(String marker) {
-        return new CalibrationReport(true, false, List.of(), List.of("already calibrated (" + marker + "); nothing changed"));
+        return new CalibrationReport(true, false, List.of(), List.of("already calibrated (" + marker + "); nothing changed"),
+                List.of());
     }
 
     /** Norm count per block label, in first / attention / gated-mlp / mlp / final / unknown order. */
@@ -180,6 +225,10 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), n.kind(), n.block(),
                     n.frontBlock() == null ? "-" : n.frontBlock(), number(n.scale()), number(n.scaleUnrounded()),
                     number(n.epsilonBefore()), number(n.epsilonAfter()), note));
+        }
+        for (NormCandidates.Candidate c : candidates) {
+            sb.append("not matched: ").append(c.op()).append(" '").append(c.node()).append("' (output '").append(c.output())
+                    .append("'): ").append(c.reason()).append('\n');
         }
         for (String w : warnings) {
             sb.append("warning: ").append(w).append('\n');

@@ -18,9 +18,16 @@ import java.util.Objects;
  *                   paper's s = 1 (the embedding does not enter). It matters when the embedding itself is large, as
  *                   in the residual-amplification stress test. A first norm whose input is not built from constant
  *                   tables (a graph input of features) keeps s = 1 either way.
+ * @param strict     refuse the result (io.onnxslanc.StrictCheckException) when a norm other than a first norm stays
+ *                   unscaled, or when norm-like candidates exist but no norm was matched
  */
 public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress,
-                           boolean firstNormFromEmbedding) {
+                           boolean firstNormFromEmbedding, boolean strict) {
+
+    public SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean dryRun, Progress progress,
+                        boolean firstNormFromEmbedding) {
+        this(powerOfTwo, math, dryRun, progress, firstNormFromEmbedding, false);
+    }
 
     public SlancOptions {
         Objects.requireNonNull(math, "math");
@@ -32,11 +39,11 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public SlancOptions withPowerOfTwo(boolean v) {
-        return new SlancOptions(v, math, dryRun, progress, firstNormFromEmbedding);
+        return new SlancOptions(v, math, dryRun, progress, firstNormFromEmbedding, strict);
     }
 
     public SlancOptions withMath(SlancScales.Options v) {
-        return new SlancOptions(powerOfTwo, v, dryRun, progress, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, v, dryRun, progress, firstNormFromEmbedding, strict);
     }
 
     /** Products costing more multiply-adds than this are estimated by random probing. */
@@ -45,15 +52,19 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public SlancOptions withDryRun(boolean v) {
-        return new SlancOptions(powerOfTwo, math, v, progress, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, math, v, progress, firstNormFromEmbedding, strict);
     }
 
     public SlancOptions withProgress(Progress p) {
-        return new SlancOptions(powerOfTwo, math, dryRun, p, firstNormFromEmbedding);
+        return new SlancOptions(powerOfTwo, math, dryRun, p, firstNormFromEmbedding, strict);
+    }
+
+    public SlancOptions withStrict(boolean v) {
+        return new SlancOptions(powerOfTwo, math, dryRun, progress, firstNormFromEmbedding, v);
     }
 
     public SlancOptions withFirstNormFromEmbedding(boolean v) {
-        return new SlancOptions(powerOfTwo, math, dryRun, progress, v);
+        return new SlancOptions(powerOfTwo, math, dryRun, progress, v, strict);
     }
 
     /** The paper's rule for the first norm, s = 1 (true), instead of the default scale from the embedding tables. */

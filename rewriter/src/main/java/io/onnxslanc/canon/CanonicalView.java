@@ -76,6 +76,94 @@ public final class CanonicalView {
         return a != null && b != null && strip(a).base() == strip(b).base();
     }
 
+    /**
+     * Whether {@code b} computes the same as {@code a}: the same value after stripping, or the same op with the same
+     * attributes over equivalent inputs (an exporter that writes {@code mean(x)} twice, once for the numerator and
+     * once inside the variance). The nodes of {@code b}'s copy that are not shared with {@code a} go to
+     * {@code copyNodes}, so a match can claim them too.
+     */
+    public boolean equivalent(Value a, Value b, List<Node> copyNodes) {
+        return equivalent(a, b, copyNodes, 6);
+    }
+
+    private boolean equivalent(Value a, Value b, List<Node> copyNodes, int depth) {
+        if (a == null || b == null) {
+            return a == b;
+        }
+        Stripped sa = strip(a);
+        Stripped sb = strip(b);
+        if (sa.base() == sb.base()) {
+            return true;
+        }
+        Node p = sa.base() == null ? null : sa.base().producer();
+        Node q = sb.base() == null ? null : sb.base().producer();
+        if (depth == 0 || p == null || q == null || !p.opType().equals(q.opType()) || !p.domain().equals(q.domain())
+                || p.inputs().size() != q.inputs().size() || p.outputs().indexOf(sa.base()) != q.outputs().indexOf(sb.base())
+                || !sameAttributes(p, q)) {
+            return false;
+        }
+        List<Node> trial = new ArrayList<>(sb.passed());
+        trial.add(q);
+        for (int i = 0; i < p.inputs().size(); i++) {
+            if (!equivalent(p.input(i), q.input(i), trial, depth - 1)) {
+                return false;
+            }
+        }
+        copyNodes.addAll(trial);
+        return true;
+    }
+
+    private static boolean sameAttributes(Node p, Node q) {
+        if (!p.attributes().keySet().equals(q.attributes().keySet())) {
+            return false;
+        }
+        for (Attribute a : p.attributes().values()) {
+            Object x = a.value();
+            Object y = q.attribute(a.name()).get().value();
+            boolean same = x instanceof long[] l ? y instanceof long[] m && java.util.Arrays.equals(l, m)
+                    : x instanceof float[] f ? y instanceof float[] g && java.util.Arrays.equals(f, g)
+                    : x instanceof byte[] s ? y instanceof byte[] t && java.util.Arrays.equals(s, t)
+                    : java.util.Objects.equals(x, y);
+            if (!same) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Whether {@code v} depends on shapes and constants only, never on data: Bessel's n / (n - 1) computed from
+     * {@code Shape(x)} scales a variance by a number, whatever x holds.
+     */
+    public boolean isDataIndependent(Value v) {
+        return isDataIndependent(v, new int[] {32});
+    }
+
+    private boolean isDataIndependent(Value v, int[] budget) {
+        if (v == null || budget[0]-- <= 0) {
+            return false;
+        }
+        if (io.onnxslanc.match.Constants.tensor(v) != null) {
+            return true;
+        }
+        Node p = v.producer();
+        if (p == null || !p.isDefaultDomain()) {
+            return false;
+        }
+        if (p.opType().equals("Shape") || p.opType().equals("Size")) {
+            return true;
+        }
+        if (p.inputs().isEmpty() || !p.subgraphs().isEmpty()) {
+            return false;
+        }
+        for (Value in : p.inputs()) {
+            if (in != null && !isDataIndependent(in, budget)) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     /** The canonical reading of {@code v}. */
     public Term term(Value v) {
         Term t = terms.get(v);

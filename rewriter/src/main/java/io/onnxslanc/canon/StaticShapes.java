@@ -67,31 +67,86 @@ public final class StaticShapes {
 
     /**
      * One dim of {@code v} (negative axes count from the end), when that dim is a known number even if others are
-     * symbolic (a hidden size behind a dynamic batch): read from the first type found walking back through
-     * shape-keeping and elementwise ops along input 0. -1 when unknown.
+     * symbolic (a hidden size behind a dynamic batch). The last dim is followed through elementwise ops (either
+     * operand), norms, MatMul / Gemm (the weight's output dim) and embedding Gathers, since exporters rarely type
+     * intermediate values. -1 when unknown.
      */
     public static long dim(Value v, long axis) {
         long[] full = of(v);
-        Value cur = v;
-        for (int hop = 0; full == null && cur != null && hop < MAX_HOPS; hop++) {
-            TensorType t = cur.type();
-            if (t != null && t.shape() != null) {
-                int rank = t.shape().size();
-                int a = (int) (axis < 0 ? axis + rank : axis);
-                Long d = a >= 0 && a < rank ? t.shape().get(a).value() : null;
-                return d == null ? -1 : d;
-            }
-            Node p = cur.producer();
-            if (p == null || !(p.isDefaultDomain() && (SAME_SHAPE.contains(p.opType()) || BROADCASTING.contains(p.opType())))) {
-                return -1;
-            }
-            cur = p.input(0);
+        if (full != null) {
+            int a = (int) (axis < 0 ? axis + full.length : axis);
+            return a >= 0 && a < full.length ? full[a] : -1;
         }
-        if (full == null) {
+        if (axis == -1) {
+            return lastDim(v, new int[] {MAX_HOPS});
+        }
+        TensorType t = v == null ? null : v.type();
+        if (t != null && t.shape() != null) {
+            int rank = t.shape().size();
+            int a = (int) (axis < 0 ? axis + rank : axis);
+            Long d = a >= 0 && a < rank ? t.shape().get(a).value() : null;
+            return d == null ? -1 : d;
+        }
+        return -1;
+    }
+
+    private static long lastDim(Value v, int[] budget) {
+        if (v == null || budget[0]-- <= 0) {
             return -1;
         }
-        int a = (int) (axis < 0 ? axis + full.length : axis);
-        return a >= 0 && a < full.length ? full[a] : -1;
+        TensorType t = v.type();
+        if (t != null && t.shape() != null) {
+            Long d = t.shape().isEmpty() ? Long.valueOf(1) : t.shape().get(t.shape().size() - 1).value();
+            return d == null ? -1 : d;
+        }
+        if (Constants.tensor(v) != null) {
+            long[] dims = Constants.tensor(v).dims();
+            return dims.length == 0 ? 1 : dims[dims.length - 1];
+        }
+        Node p = v.producer();
+        if (p == null) {
+            return -1;
+        }
+        String op = p.opType();
+        boolean onnx = p.isDefaultDomain();
+        boolean ms = p.domain().equals("com.microsoft");
+        if ((onnx && SAME_SHAPE.contains(op) || ms && MS_SAME_SHAPE.contains(op))) {
+            return lastDim(p.input(0), budget);
+        }
+        if (!onnx) {
+            return -1;
+        }
+        switch (op) {
+            case "Add", "Sub", "Mul", "Div", "Pow", "Max", "Min" -> {
+                long best = -1;
+                for (Value in : p.inputs()) {
+                    long d = lastDim(in, budget);
+                    if (d > 1) {
+                        return d;
+                    }
+                    best = Math.max(best, d);
+                }
+                return best;
+            }
+            case "Where" -> {
+                long d = lastDim(p.input(1), budget);
+                return d > 1 ? d : lastDim(p.input(2), budget);
+            }
+            case "MatMul" -> {
+                return lastDim(p.input(1), budget);
+            }
+            case "Gemm" -> {
+                long[] b = of(p.input(1));
+                return b == null || b.length != 2 ? -1 : p.intAttr("transB", 0) == 1 ? b[0] : b[1];
+            }
+            case "Gather" -> {
+                long[] data = of(p.input(0));
+                return p.intAttr("axis", 0) == 0 && data != null && data.length >= 2 ? data[data.length - 1] : -1;
+            }
+            default -> {
+                return -1;
+            }
+        }
     }
 
     /** A stored integer constant only: folding a target shape here could ask for shapes again, without bound. */

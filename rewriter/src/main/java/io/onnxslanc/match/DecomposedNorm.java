@@ -34,7 +34,10 @@ final class DecomposedNorm {
     }
 
     /** The root term of the normalising step: x / sqrt(r) or x * rsqrt(r). */
-    record Normaliser(Value numerator, Value radicand, List<Node> rootNodes) {
+    record Normaliser(Value numerator, Value radicand, List<Node> rootNodes, Epsilon rootEpsilon, List<Node> epsNodes) {
+        Normaliser(Value numerator, Value radicand, List<Node> rootNodes) {
+            this(numerator, radicand, rootNodes, null, List.of());
+        }
     }
 
     /** Reads {@code anchor} as numerator / sqrt(r) or numerator * rsqrt(r), or says why not. */
@@ -44,6 +47,17 @@ final class DecomposedNorm {
         }
         if (anchor.is("Div") && view.term(anchor.input(1)) instanceof Term.Sqrt sq) {
             return Optional.of(new Normaliser(anchor.input(0), sq.of(), sq.nodes()));
+        }
+        // (x - mean) / (std + eps): epsilon added to the standard deviation
+        if (anchor.is("Div") && view.term(anchor.input(1)) instanceof Term.Binary add && add.op().equals("Add")) {
+            Optional<Value[]> split = CanonicalView.either(add, v -> isEpsilon(view, v));
+            if (split.isPresent() && view.term(split.get()[1]) instanceof Term.Sqrt sq) {
+                Node addNode = add.node();
+                Value epsOperand = split.get()[0];
+                Epsilon eps = new Epsilon.InTensor(addNode, addNode.input(0) == epsOperand ? 0 : 1,
+                        view.scalar(epsOperand).getAsDouble(), 1);
+                return Optional.of(new Normaliser(anchor.input(0), sq.of(), sq.nodes(), eps, add.nodes()));
+            }
         }
         if (anchor.is("Mul")) {
             for (int i = 0; i < 2; i++) {
@@ -66,21 +80,38 @@ final class DecomposedNorm {
 
     static Outcome match(NormKind kind, CanonicalView view, Node anchor, Normaliser n) {
         List<Node> nodes = new ArrayList<>(n.rootNodes());
+        nodes.addAll(n.epsNodes());
         nodes.add(anchor);
         Set<Value> statistics = new HashSet<>(outputs(n.rootNodes()));
+        statistics.addAll(outputs(n.epsNodes()));
 
-        // radicand = variance [+ eps]
+        // a gain applied before the division: gain * (x - mean) / std
+        Value numerator = n.numerator();
+        Value gainBefore = null;
+        if (view.term(numerator) instanceof Term.Binary mul && mul.op().equals("Mul")) {
+            Optional<Value[]> split = CanonicalView.either(mul, v -> parameter(v) != null);
+            if (split.isPresent() && !kind.isRms() && view.term(split.get()[1]) instanceof Term.Binary dev
+                    && dev.op().equals("Sub")) { // an RMSNorm's x may itself be a product (Gemma's embedding * sqrt(d))
+                gainBefore = parameter(split.get()[0]);
+                numerator = split.get()[1];
+                nodes.addAll(mul.nodes());
+            }
+        }
+        n = new Normaliser(numerator, n.radicand(), n.rootNodes(), n.rootEpsilon(), n.epsNodes());
+
+        // radicand = variance [+ eps] (eps inside the root), the variance possibly times a data-independent factor
         Value variance = n.radicand();
-        Epsilon eps = new Epsilon.Absent();
+        Epsilon eps = n.rootEpsilon() != null ? n.rootEpsilon() : new Epsilon.Absent();
+        variance = withoutFactors(view, variance, nodes);
         Term r = view.term(variance);
-        if (r instanceof Term.Binary add && add.op().equals("Add")) {
+        if (n.rootEpsilon() == null && r instanceof Term.Binary add && add.op().equals("Add")) {
             Optional<Value[]> split = CanonicalView.either(add, v -> isEpsilon(view, v));
             if (split.isPresent()) {
                 Node addNode = add.node();
                 Value epsOperand = split.get()[0];
                 eps = new Epsilon.InTensor(addNode, addNode.input(0) == epsOperand ? 0 : 1, view.scalar(epsOperand).getAsDouble());
                 nodes.addAll(add.nodes());
-                variance = split.get()[1];
+                variance = withoutFactors(view, split.get()[1], nodes);
             }
         }
 
@@ -146,7 +177,7 @@ final class DecomposedNorm {
         }
 
         // the tail, forwards: [Cast] [Mul gain] [Cast] [Add bias] [Cast] [Reshape back]
-        Tail tail = tail(view, anchor.output(0), !kind.isRms(), flattened, members, nodes);
+        Tail tail = tail(view, anchor.output(0), !kind.isRms(), flattened, members, nodes, gainBefore);
 
         List<Node> ordered = inGraphOrder(nodes);
         Optional<List<Value>> escaping = escaping(ordered, members, tail.output(), statistics);
@@ -162,6 +193,27 @@ final class DecomposedNorm {
                 ordered, tail.output(), escaping.get()));
     }
 
+    /** The variance without Mul / Div by data-independent factors (torch.std's n / (n - 1)); their nodes join. */
+    private static Value withoutFactors(CanonicalView view, Value variance, List<Node> nodes) {
+        Value cur = variance;
+        for (int i = 0; i < 4; i++) {
+            if (!(view.term(cur) instanceof Term.Binary b) || !(b.op().equals("Mul") || b.op().equals("Div"))) {
+                return cur;
+            }
+            Value next;
+            if (view.isDataIndependent(b.right())) {
+                next = b.left();
+            } else if (b.op().equals("Mul") && view.isDataIndependent(b.left())) {
+                next = b.right();
+            } else {
+                return cur;
+            }
+            nodes.addAll(b.nodes());
+            cur = next;
+        }
+        return cur;
+    }
+
     /** Null when {@code v} is mean(d^2) over the last axis with d the same value as {@code d}; else the reason. */
     private static String meanOfSquaresOf(CanonicalView view, Term v, Value d, List<Node> nodes) {
         String why = lastAxisMean(v, "the variance");
@@ -172,10 +224,12 @@ final class DecomposedNorm {
         if (!(view.term(mean.of()) instanceof Term.Square sq)) {
             return "the variance is the mean of " + describe(view, mean.of()) + ", not of a square";
         }
-        if (!view.same(sq.of(), d)) {
+        List<Node> copy = new ArrayList<>();
+        if (!view.equivalent(d, sq.of(), copy)) {
             return "the variance is the mean square of " + describe(view, sq.of()) + ", not of the normalised value "
                     + describe(view, d);
         }
+        nodes.addAll(copy);
         nodes.addAll(mean.nodes());
         nodes.addAll(sq.nodes());
         return null;
@@ -250,9 +304,9 @@ final class DecomposedNorm {
 
     /** The optional steps after the normalisation, each taken only when it is the current value's single use. */
     private static Tail tail(CanonicalView view, Value normalized, boolean withBeta, boolean reshapeBack, Set<Node> members,
-                             List<Node> nodes) {
+                             List<Node> nodes, Value gainBefore) {
         Value cur = normalized;
-        Value gamma = null;
+        Value gamma = gainBefore;
         Value beta = null;
         boolean castTaken = false;
         for (String step : List.of("Cast", "Mul", "Cast", "Add", "Cast", "Reshape")) {
@@ -269,7 +323,8 @@ final class DecomposedNorm {
                     }
                 }
                 case "Mul", "Add" -> {
-                    if (!next.is(step) || (step.equals("Add") && !withBeta) || next.inputs().size() != 2) {
+                    if (!next.is(step) || (step.equals("Add") && !withBeta) || next.inputs().size() != 2
+                            || (step.equals("Mul") && gamma != null)) {
                         continue;
                     }
                     Value other = next.input(0) == from ? next.input(1) : next.input(0);

@@ -13,9 +13,10 @@ import java.util.List;
  * @param skip        Skip* ops only: the "skip" operand added to input inside the op, else null
  * @param entryUses   the uses of {@code input} (and of {@code skip}) that belong to the norm: exactly the
  *                    edges that SLaNC rescales; other consumers of the residual stream keep the unscaled tensor
- * @param gamma       the gain, or null: an initializer or a Constant output (read it with
- *                    {@link Constants#tensor}), seen back through Cast/Flatten/Reshape/Unsqueeze; a graph
- *                    input when the model takes the gain as input (ONNX's operator tests do)
+ * @param gamma       the gain, or null: an initializer or a Constant output, seen back through
+ *                    Cast/Flatten/Reshape/Unsqueeze; a graph input when the model takes the gain as input (ONNX's
+ *                    operator tests do); or the output of a constant expression such as {@code 1 + w} (Gemma).
+ *                    Read its values with {@link io.onnxslanc.canon.ConstantFolder#value}, which covers every case
  * @param beta        the bias, or null (same kinds of value as gamma)
  * @param epsilon     where epsilon lives
  * @param hiddenSize  the normalised dimension d, or -1 when unknown
@@ -45,5 +46,31 @@ public record NormSite(NormKind kind, Node root, Value input, Value skip, List<V
 
     public String name() {
         return root.name();
+    }
+
+    /**
+     * The name that identifies this norm's own gain in reports: the gain initializer, or for a gain computed from
+     * initializers ({@code 1 + w}) the largest initializer it is computed from; null without a gain.
+     */
+    public String gainName() {
+        if (gamma == null) {
+            return null;
+        }
+        if (gamma.isInitializer() || gamma.producer() == null) {
+            return gamma.name();
+        }
+        Value best = null;
+        java.util.ArrayDeque<Value> todo = new java.util.ArrayDeque<>(List.of(gamma));
+        for (int budget = 32; !todo.isEmpty() && budget > 0; budget--) {
+            Value v = todo.poll();
+            if (v.isInitializer()) {
+                if (best == null || v.constant().elementCount() > best.constant().elementCount()) {
+                    best = v;
+                }
+            } else if (v.producer() != null) {
+                v.producer().inputs().stream().filter(java.util.Objects::nonNull).forEach(todo::add);
+            }
+        }
+        return best != null ? best.name() : gamma.name();
     }
 }

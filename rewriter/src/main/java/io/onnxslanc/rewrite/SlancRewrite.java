@@ -309,7 +309,7 @@ public final class SlancRewrite {
             double[] v = FloatEncoding.tensor(type, data.dims(), data.toDoubles()).toDoubles();
             double[] scaled = new double[v.length];
             for (int i = 0; i < v.length; i++) {
-                scaled[i] = v[i] * f * f;
+                scaled[i] = v[i] * Math.pow(f, t.power()); // eps / s^2 on the variance, eps / s on a standard deviation
             }
             ArrayTensor nt = FloatEncoding.tensor(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];

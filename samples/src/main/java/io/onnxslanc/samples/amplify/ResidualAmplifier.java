@@ -392,7 +392,7 @@ public final class ResidualAmplifier {
             return true;
         }
         if (eps instanceof Epsilon.InTensor t) {
-            ScaledConstants.replace(graph, t.addNode(), t.inputIndex(), c * c, "epsilon of norm '" + NormNames.of(s) + "'");
+            ScaledConstants.replace(graph, t.addNode(), t.inputIndex(), Math.pow(c, t.power()), "epsilon of norm '" + NormNames.of(s) + "'");
             return true;
         }
         return false;
