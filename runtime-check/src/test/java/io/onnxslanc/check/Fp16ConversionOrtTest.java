@@ -147,7 +147,8 @@ class Fp16ConversionOrtTest {
             assertTrue(isFloat16(s.getOutputInfo().get("last_hidden_state")));
         }
         double worst = worstCosine(fp32, fp16);
-        assertTrue(worst >= 0.999, "worst cosine " + worst);
+        // measured 1 - cos = 5e-7 (0.9999995, ORT 1.28.0 CPU); bound 10x that
+        assertTrue(1 - worst <= 5e-6, "worst cosine " + worst);
     }
 
     @Test
@@ -157,7 +158,8 @@ class Fp16ConversionOrtTest {
                 .withKeepAllIoTypes(true).withOpBlockList(Set.of("Softmax"))
                 .withNodeBlockList(Set.of("/encoder/layer.0/intermediate/intermediate_act_fn/Erf")));
         double worst = worstCosine(fp32, mixed);
-        assertTrue(worst >= 0.999, "worst cosine " + worst);
+        // measured 1 - cos = 2e-7 (0.9999998); bound 10x that
+        assertTrue(1 - worst <= 2e-6, "worst cosine " + worst);
     }
 
     @Test
@@ -175,6 +177,7 @@ class Fp16ConversionOrtTest {
             }
         }
         double worst = worstCosine(q, q16);
+        // measured 1 - cos = 8.7e-3 (0.9912794: the quantised model's FP32 activations rounded to FP16); 0.01 is ~1.2x
         assertTrue(worst >= 0.99, "worst cosine " + worst);
     }
 

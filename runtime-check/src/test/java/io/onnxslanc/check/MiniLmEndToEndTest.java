@@ -86,13 +86,15 @@ class MiniLmEndToEndTest {
         OutputParity s = storage.outputs().get(0);
         assertEquals("last_hidden_state", s.name());
         assertEquals(0, s.candidateNaN() + s.candidateInf());
-        assertTrue(s.cosine() > 0.999, "FP16 storage alone keeps BERT close: cosine " + s.cosine());
+        // measured 1 - cos = 3e-6 (0.999997); bound 10x that
+        assertTrue(1 - s.cosine() <= 3e-5, "FP16 storage alone keeps BERT close: cosine " + s.cosine());
 
         ParityReport naive = compareWithEmulation(Emulation.Mode.FP16_NAIVE_NORMS);
         System.out.print(naive.toTable());
         OutputParity n = naive.outputs().get(0);
         // a norm whose sum of squares overflows collapses its rows (x / inf = 0): the output must then visibly differ
         if (anyOverflow) assertTrue(n.cosine() < 0.99 || n.candidateNaN() + n.candidateInf() > 0, "cosine " + n.cosine());
-        else assertTrue(n.cosine() > 0.999, "no overflow predicted, so naive norms stay close: cosine " + n.cosine());
+        // measured 1 - cos = 4e-6 (0.999996); bound 10x that. The overflow branch runs in MiniLmExperimentTest (c = 16).
+        else assertTrue(1 - n.cosine() <= 4e-5, "no overflow predicted, so naive norms stay close: cosine " + n.cosine());
     }
 }

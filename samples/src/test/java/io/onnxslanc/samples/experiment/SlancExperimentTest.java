@@ -21,18 +21,19 @@ class SlancExperimentTest {
         System.out.print(r.toText());
         assertEquals(15, r.stories().size());
         double fp32 = r.story(1, Variant.FP32).perplexity(); // ONNX Runtime on the model as imported
-        assertTrue(fp32 > 1 && fp32 < 20, "FP32 perplexity " + fp32);
+        // the known value (ORT 1.28.0 CPU, 127 tokens): 3.9266; 2e-5 relative covers its last printed digit
+        assertEquals(3.9266, fp32, 2e-5 * 3.9266, "FP32 perplexity");
         for (double c : new double[] {1, 64, 1024}) {
             ExperimentResult.LmRow a = r.story(c, Variant.FP32);
             assertEquals(fp32, a.perplexity(), 1e-9 * fp32, "amplification changed the FP32 function at c = " + c);
             assertEquals(127, a.tokensScored());
-            assertWithin(r.story(c, Variant.FP32_NORMS), 0.005, "norms in FP32");
+            assertWithin(r.story(c, Variant.FP32_NORMS), 5e-4, "norms in FP32"); // measured |change| < 5e-5
         }
-        // nothing overflows unamplified: every FP16 variant is within 0.5%
+        // nothing overflows unamplified: every FP16 variant within 0.2% (10x the measured 0.02%)
         for (Variant v : Variant.values()) {
             assertEquals(0, r.story(1, v).overflowingNorms(), v.label());
             if (v != Variant.FP32) {
-                assertWithin(r.story(1, v), 0.005, v.label());
+                assertWithin(r.story(1, v), TEN_TIMES_MEASURED, v.label());
             }
         }
         // c = 64: the naive norms overflow and the perplexity explodes; SLaNC keeps every norm in range
@@ -40,7 +41,7 @@ class SlancExperimentTest {
         assertTrue(naive64.overflowingNorms() > 0);
         assertTrue(naive64.perplexity() > 2 * fp32, "naive norms at c = 64: " + naive64.perplexity());
         assertEquals(0, r.story(64, Variant.SLANC).overflowingNorms());
-        assertWithin(r.story(64, Variant.SLANC), 0.005, "SLaNC at c = 64");
+        assertWithin(r.story(64, Variant.SLANC), TEN_TIMES_MEASURED, "SLaNC at c = 64");
         // c = 1024: every norm overflows naively
         ExperimentResult.LmRow naive1024 = r.story(1024, Variant.NAIVE_NORMS);
         assertEquals(11, naive1024.overflowingNorms());
@@ -53,13 +54,16 @@ class SlancExperimentTest {
         ExperimentResult.Diagnostic d = r.diagnostics().get(0);
         assertEquals(1024, d.factor());
         assertEquals(0, d.overflowingNorms());
-        assertTrue(Math.abs(d.relativeChange()) <= 0.005, "diagnostic: " + d);
+        assertTrue(Math.abs(d.relativeChange()) <= TEN_TIMES_MEASURED, "diagnostic: " + d);
         // deployable models: the peers' FP32 norms cost Casts, SLaNC none
         assertEquals(0, r.story(1024, Variant.SLANC).casts());
         assertTrue(r.story(1024, Variant.FP32_NORMS).casts() > 0);
         assertTrue(r.toMarkdown().contains("| 1024 | (d) FP16 + SLaNC |"), r.toMarkdown());
         assertTrue(r.toJson().contains("\"diagnostics\""));
     }
+
+    /** FP16 variants that do not overflow: measured |ppl / FP32 - 1| = 2e-4 (-0.02%); bound 10x that. */
+    private static final double TEN_TIMES_MEASURED = 2e-3;
 
     private static void assertWithin(ExperimentResult.LmRow row, double tolerance, String what) {
         assertTrue(Math.abs(row.relativeChange()) <= tolerance, what + " at c = " + row.factor() + ": "

@@ -30,7 +30,7 @@ import org.junit.jupiter.api.TestInstance;
  * A real 12-layer BERT-style sentence encoder (issues 3 and 4), calibrated once per class: all 25 decomposed
  * LayerNorms found and classified as post-norm blocks, the calibrated FP32 model's outputs equal the original's in
  * ONNX Runtime on real sentences, and the calibrated model converted to FP16 gives sentence embeddings (mean-pooled
- * over the attention mask of a padded batch) within cosine 0.999 of the FP32 original's.
+ * over the attention mask of a padded batch) within 10x the measured 1 - cosine of the FP32 original's.
  */
 @TestInstance(TestInstance.Lifecycle.PER_CLASS)
 abstract class RealEncoderTest {
@@ -95,7 +95,13 @@ abstract class RealEncoderTest {
         Map<String, TensorData> after = OrtModels.run(calibrated, inputs.feeds());
         double err = OrtModels.worstRelativeError(reference, after, sample + " SLaNC FP32 vs original, "
                 + inputs.batch() + " sentences padded to " + inputs.length() + " tokens");
-        assertTrue(err <= 1e-5, "relative error " + err);
+        // power-of-two scales: the design gives bit-identical FP32 outputs (measured 0)
+        assertEquals(0.0, err, "relative error " + err);
+    }
+
+    /** 10x the measured worst 1 - cosine (ORT 1.28.0 CPU): BGE-small 1.5e-7 (0.9999999), E5-small 7e-7 (0.9999993). */
+    private double allowedOneMinusCosine() {
+        return sample == SampleModels.BGE_SMALL ? 1.5e-6 : 7e-6;
     }
 
     @Test
@@ -116,7 +122,7 @@ abstract class RealEncoderTest {
         for (int b = 0; b < inputs.batch(); b++) {
             double c = EncoderInputs.cosine(want[b], got[b]);
             System.out.printf("%s SLaNC+FP16 vs FP32, sentence %d (%d tokens): cosine %.7f%n", sample, b, inputs.tokens(b), c);
-            assertTrue(c >= 0.999, "sentence " + b + ": cosine " + c);
+            assertTrue(1 - c <= allowedOneMinusCosine(), "sentence " + b + ": cosine " + c);
         }
     }
 }

@@ -126,7 +126,7 @@ class MergedDecoderTest {
                     maxRef = Math.max(maxRef, Math.abs(full[p][v]));
                 }
             }
-            System.out.printf("stories260K merged %s %s: cache branch vs plain full sequence, max |diff| / max |logit| = %.3g%n",
+            System.out.printf("stories260K merged %s %s: cache branch vs plain full sequence, max |diff| / max |logit| = %.2e%n",
                     style, level, maxDiff / maxRef);
             assertTrue(maxDiff / maxRef <= 1e-5, style + " " + level + ": cache branch relative difference " + maxDiff / maxRef);
         }
