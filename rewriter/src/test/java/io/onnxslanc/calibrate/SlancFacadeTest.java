@@ -50,7 +50,7 @@ class SlancFacadeTest {
         assertEquals("l0/post_ln", att.get("name").asText());
         assertEquals("SimplifiedLayerNormalization", att.get("kind").asText());
         assertEquals("attention", att.get("block").asText());
-        assertEquals("l0.input_ln.weight", att.get("gamma").asText());
+        assertEquals("l0.input_ln.weight", att.get("feeding_gain").asText()); // "gamma" became "feeding_gain" on canon
         assertEquals("l0.wv", att.get("weights").get(0).asText());
         assertEquals("l0.wo", att.get("weights").get(1).asText());
         assertEquals("l0.wv", att.get("weight_roles").get("W_v").asText());
