@@ -64,9 +64,13 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--no-pow2", description = "use s as computed instead of rounding it to a power of two")
     boolean noPowerOfTwo;
 
-    @Option(names = "--first-norm-from-embedding",
-            description = "scale the first norm by the largest embedding row norm that can reach it (static, like every "
-                    + "SLaNC scale) instead of the paper's s = 1; for models whose embedding output is itself large")
+    @Option(names = "--first-norm-unit",
+            description = "give the first norm the paper's s = 1 instead of the default static scale from the embedding "
+                    + "tables in front of it (the largest embedding row norm that can reach it)")
+    boolean firstNormUnit;
+
+    @Option(names = "--first-norm-from-embedding", hidden = true,
+            description = "the default now; accepted so that existing scripts keep working")
     boolean firstNormFromEmbedding;
 
     @Option(names = "--exact-threshold", paramLabel = "MACS",
@@ -199,7 +203,7 @@ public final class Main implements Callable<Integer> {
         SlancOptions slanc = null;
         if (!noSlanc) {
             slanc = SlancOptions.defaults().withPowerOfTwo(!noPowerOfTwo).withProgress(progress)
-                    .withFirstNormFromEmbedding(firstNormFromEmbedding).withStrict(strict);
+                    .withFirstNormFromEmbedding(!firstNormUnit).withStrict(strict);
             if (exactThreshold != null) {
                 slanc = slanc.withExactThreshold(exactThreshold);
             }

@@ -17,10 +17,21 @@ import java.util.Set;
  */
 final class AttentionBlocks {
     private static final String MS = "com.microsoft";
-    private static final Set<String> V_PASS = Set.of("Transpose", "Squeeze", "Unsqueeze", "Expand", "Identity", "Cast", "Flatten");
+    private static final Set<String> V_PASS = Set.of("Transpose", "Squeeze", "Unsqueeze", "Expand", "Tile", "Identity", "Cast",
+            "Flatten");
 
-    /** W_v (restricted to V's rows for packed projections), the head counts and how they were found. */
-    record Attention(LinearLayer wv, int nHeads, int nKvHeads, String headsSource) {
+    /**
+     * W_v (restricted to V's rows for packed projections), the head counts and how they were found, the attention
+     * probabilities (the way to the query side) and the kv head order.
+     */
+    record Attention(LinearLayer wv, int nHeads, int nKvHeads, String headsSource, Value probs, boolean kvTiled) {
+        Attention(LinearLayer wv, int nHeads, int nKvHeads, String headsSource) {
+            this(wv, nHeads, nKvHeads, headsSource, null, false);
+        }
+
+        Attention withProbs(Value p) {
+            return new Attention(wv, nHeads, nKvHeads, headsSource, p, kvTiled);
+        }
     }
 
     /** One step of a packed-projection selection, as found walking back from V: a feature range of its input. */
@@ -45,7 +56,12 @@ final class AttentionBlocks {
             return null;
         }
         if (core.is("MatMul") && !GraphOps.isConstant(core.input(0)) && !GraphOps.isConstant(core.input(1))) {
-            return unfused(wo, core);
+            return unfused(wo, core, core.input(0), core.input(1)).map(a -> a.withProbs(core.input(0)));
+        }
+        int vOperand = Einsums.valueOperand(core);
+        if (vOperand >= 0) {
+            Value probs = core.input(1 - vOperand);
+            return unfused(wo, core, probs, core.input(vOperand)).map(a -> a.withProbs(probs));
         }
         if (core.domain().equals(MS) && u == core.output(0)
                 && Set.of("MultiHeadAttention", "GroupQueryAttention", "Attention").contains(core.opType())) {
@@ -54,8 +70,8 @@ final class AttentionBlocks {
         return null;
     }
 
-    private static Found<Attention> unfused(LinearLayer wo, Node core) {
-        Found<VPath> path = vPath(core.input(1));
+    private static Found<Attention> unfused(LinearLayer wo, Node core, Value probs, Value value) {
+        Found<VPath> path = vPath(value);
         if (!path.ok()) {
             return path.cast();
         }
@@ -79,7 +95,7 @@ final class AttentionBlocks {
             }
             source = "V Reshape '" + path.value().reshape().name() + "' to " + shapeText(vShape);
         }
-        long[] qShape = queryReshapeShape(core.input(0));
+        long[] qShape = queryReshapeShape(probs);
         long qHeads = qShape != null && qShape.length >= 2 && qShape[qShape.length - 2] > 0 ? qShape[qShape.length - 2] : -1;
         if (headDim > 0) {
             if (dv % headDim != 0 || dOut % headDim != 0) {
@@ -97,7 +113,14 @@ final class AttentionBlocks {
             }
             String how = source + ": head size " + headDim + ", " + nKv + " kv heads (W_v " + dv + " / " + headDim + "), "
                     + nHeads + " query heads (" + (qHeads > 0 ? "Q Reshape, W_o " : "W_o ") + dOut + " / " + headDim + ")";
-            return Found.of(new Attention(wv, nHeads, nKv, how));
+            boolean tiled = false;
+            if (nKv > 1 && nKv < nHeads) {
+                KvOrder order = kvOrder(path.value());
+                tiled = order == KvOrder.TILED;
+                how += order == KvOrder.UNKNOWN ? "; kv head order not traced, assumed interleaved (h / group)"
+                        : tiled ? "; kv heads repeated as a whole (h mod " + nKv + ")" : "; kv heads interleaved (h / group)";
+            }
+            return Found.of(new Attention(wv, nHeads, nKv, how, null, tiled));
         }
         if (dv == dOut) {
             int h = qHeads > 0 && dOut % qHeads == 0 ? (int) qHeads : 1;
@@ -194,13 +217,102 @@ final class AttentionBlocks {
         return Found.of("ok");
     }
 
-    /** W_v reached from the V operand, plus the Reshape closest to it (which splits the heads). */
-    private record VPath(LinearLayer wv, Node reshape) {
+    /**
+     * W_v reached from the V operand, plus the Reshape closest to it (which splits the heads) and the nodes walked,
+     * from the attention core back to the projection.
+     */
+    private record VPath(LinearLayer wv, Node reshape, List<Node> walked) {
+    }
+
+    private enum KvOrder { INTERLEAVED, TILED, UNKNOWN }
+
+    /**
+     * How grouped kv heads are repeated for the query heads, replayed forward from the head-splitting Reshape:
+     * the kv-head axis is tracked through Transposes and Unsqueezes; a new axis right after it that an Expand or
+     * Tile enlarges and a Reshape merges is interleaving (repeat_kv: query head h reads kv head h / group), one
+     * right before it, or a Tile of the head axis itself, repeats the kv heads as a whole (h mod n_kv).
+     */
+    private static KvOrder kvOrder(VPath path) {
+        Node split = path.reshape();
+        long[] target = split == null ? null : ShapeValues.tail(split.input(1));
+        int start = path.walked().indexOf(split);
+        if (target == null || target.length < 2 || start < 0) {
+            return KvOrder.UNKNOWN;
+        }
+        int rank = target.length;
+        int head = rank - 2;
+        int group = -1;
+        boolean repeated = false;
+        for (int i = start - 1; i >= 0; i--) {
+            Node n = path.walked().get(i);
+            if (head < 0 && Set.of("Transpose", "Unsqueeze", "Expand", "Tile").contains(n.opType())) {
+                return KvOrder.UNKNOWN;
+            }
+            switch (n.opType()) {
+                case "Transpose" -> {
+                    long[] perm = n.attribute("perm").map(a -> a.intsValue()).orElse(null);
+                    if (perm == null || perm.length != rank) {
+                        return KvOrder.UNKNOWN;
+                    }
+                    head = indexOf(perm, head);
+                    group = group < 0 ? -1 : indexOf(perm, group);
+                }
+                case "Unsqueeze" -> {
+                    long[] axes = n.input(1) != null ? GraphOps.constantLongs(n.input(1))
+                            : n.attribute("axes").map(a -> a.intsValue()).orElse(null);
+                    if (axes == null || axes.length != 1) {
+                        return KvOrder.UNKNOWN;
+                    }
+                    int a = (int) (axes[0] < 0 ? axes[0] + rank + 1 : axes[0]);
+                    head += a <= head ? 1 : 0;
+                    rank++;
+                    group = a;
+                }
+                case "Expand" -> repeated |= group >= 0;
+                case "Tile" -> {
+                    long[] reps = GraphOps.constantLongs(n.input(1));
+                    if (reps == null || reps.length != rank) {
+                        return KvOrder.UNKNOWN;
+                    }
+                    if (group >= 0 && reps[group] > 1) {
+                        repeated = true;
+                    } else if (reps[head] > 1) {
+                        return KvOrder.TILED;
+                    }
+                }
+                case "Reshape" -> {
+                    if (repeated && group == head + 1) {
+                        return KvOrder.INTERLEAVED;
+                    }
+                    if (repeated && group == head - 1) {
+                        return KvOrder.TILED;
+                    }
+                    if (repeated) {
+                        return KvOrder.UNKNOWN;
+                    }
+                    head = -1; // a reshape before any repetition: the head axis is no longer tracked
+                }
+                default -> {
+                    // Cast, Identity, Concat with a cache, bias Adds: the axes stay where they are
+                }
+            }
+        }
+        return KvOrder.UNKNOWN;
+    }
+
+    private static int indexOf(long[] perm, int axis) {
+        for (int i = 0; i < perm.length; i++) {
+            if (perm[i] == axis) {
+                return i;
+            }
+        }
+        return -1;
     }
 
     private static Found<VPath> vPath(Value v) {
         Deque<Selection> selections = new ArrayDeque<>(); // walking back: the last pushed is closest to the projection
         Node reshape = null;
+        List<Node> walked = new ArrayList<>();
         Value cur = v;
         for (int guard = 0; guard < 48; guard++) {
             Node p = cur.producer();
@@ -210,8 +322,9 @@ final class AttentionBlocks {
             Found<LinearLayer> lin = LinearLayer.of(p);
             if (lin.ok()) {
                 Node headSplit = reshape;
-                return select(lin.value(), selections).map(wv -> new VPath(wv, headSplit));
+                return select(lin.value(), selections).map(wv -> new VPath(wv, headSplit, walked));
             }
+            walked.add(p);
             boolean standard = p.isDefaultDomain();
             String op = p.opType();
             if (standard && V_PASS.contains(op)) {
@@ -408,35 +521,8 @@ final class AttentionBlocks {
      * (rotary embeddings, for instance), in which case the head count comes from W_o alone.
      */
     private static long[] queryReshapeShape(Value probs) {
-        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        List<Value> frontier = new ArrayList<>(List.of(probs));
-        Node qk = null;
-        for (int depth = 0; depth < 8 && qk == null && !frontier.isEmpty(); depth++) {
-            List<Value> next = new ArrayList<>();
-            for (Value v : frontier) {
-                Node p = v.producer();
-                if (p == null || !seen.add(p)) {
-                    continue;
-                }
-                if (p.is("MatMul") && !GraphOps.isConstant(p.input(0)) && !GraphOps.isConstant(p.input(1))) {
-                    qk = p;
-                    break;
-                }
-                if (Set.of("Softmax", "Cast", "Add", "Sub", "Div", "Mul", "Where").contains(p.opType())) {
-                    for (Value in : p.inputs()) {
-                        if (in != null && !GraphOps.isConstant(in)) {
-                            next.add(in);
-                        }
-                    }
-                }
-            }
-            frontier = next;
-        }
-        if (qk == null) {
-            return null;
-        }
-        Value q = qk.input(0);
-        for (int guard = 0; guard < 8; guard++) {
+        Value q = queryOperand(probs);
+        for (int guard = 0; q != null && guard < 8; guard++) {
             Node p = q.producer();
             if (p == null) {
                 return null;
@@ -453,6 +539,86 @@ final class AttentionBlocks {
             }
         }
         return null;
+    }
+
+    /**
+     * The Q operand of the Q @ K^T product (MatMul or Einsum) found from the probabilities back through Softmax,
+     * the mask, a position bias and the 1/sqrt(d) scaling; null when the path is not that simple.
+     */
+    private static Value queryOperand(Value probs) {
+        if (probs == null) {
+            return null;
+        }
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Value> frontier = new ArrayList<>(List.of(probs));
+        for (int depth = 0; depth < 8 && !frontier.isEmpty(); depth++) {
+            List<Value> next = new ArrayList<>();
+            for (Value v : frontier) {
+                Node p = v.producer();
+                if (p == null || !seen.add(p)) {
+                    continue;
+                }
+                if (p.is("MatMul") && !GraphOps.isConstant(p.input(0)) && !GraphOps.isConstant(p.input(1))) {
+                    return p.input(0);
+                }
+                int q = Einsums.queryOperand(p);
+                if (q >= 0) {
+                    return p.input(q);
+                }
+                if (Set.of("Softmax", "Cast", "Add", "Sub", "Div", "Mul", "Where").contains(p.opType())) {
+                    for (Value in : p.inputs()) {
+                        if (in != null && !GraphOps.isConstant(in)) {
+                            next.add(in);
+                        }
+                    }
+                }
+            }
+            frontier = next;
+        }
+        return null;
+    }
+
+    /** Ops a query may pass between its projection and Q @ K^T: layout, scaling, rotary embedding arithmetic. */
+    private static final Set<String> QUERY_PASS = Set.of("Reshape", "Transpose", "Squeeze", "Unsqueeze", "Flatten",
+            "Identity", "Cast", "Mul", "Div", "Add", "Sub", "Neg", "Slice", "Split", "Concat", "Gather", "Expand", "Where",
+            "Cos", "Sin");
+
+    /**
+     * The projection W_q of an attention block, from its probabilities: the one linear layer the Q operand is
+     * computed from, through layout ops, scaling and rotary embeddings (whose cos / sin tables lead to graph inputs
+     * or constants, not to a linear layer); null when there is not exactly one.
+     */
+    static LinearLayer queryProjection(Value probs) {
+        Value q = queryOperand(probs);
+        if (q == null) {
+            return null;
+        }
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        Deque<Value> todo = new ArrayDeque<>(List.of(q));
+        LinearLayer found = null;
+        while (!todo.isEmpty() && seen.size() < 96) {
+            Node p = todo.pop().producer();
+            if (p == null || !seen.add(p)) {
+                continue;
+            }
+            Found<LinearLayer> lin = LinearLayer.of(p);
+            if (lin.ok()) {
+                if (found != null && found.node() != p) {
+                    return null;
+                }
+                found = lin.value();
+                continue;
+            }
+            if (!(p.domain().isEmpty() || p.domain().equals("ai.onnx")) || !QUERY_PASS.contains(p.opType())) {
+                continue; // a product of activations (rotary frequencies), a Softmax: not the query's way
+            }
+            for (Value in : p.inputs()) {
+                if (in != null && !GraphOps.isConstant(in)) {
+                    todo.add(in);
+                }
+            }
+        }
+        return found;
     }
 
     private static String shapeText(long[] shape) {

@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Identifies, for each norm, the block in front of it and the weights its SLaNC formula reads.
@@ -15,12 +16,24 @@ import java.util.Map;
  * <p>From the norm's input back through the residual Add (or the two operands of a Skip* norm) to the branch:
  * a linear layer W_o / W_down / W_2 (bias Adds, Casts and Reshapes allowed after it), then the attention core or
  * the MLP activation in front of that, then the first linear layer(s) of the block and the norm feeding them.
- * A norm with no norm upstream is the first (s = 1); a norm with no norm downstream is the final norm and takes
- * the factor of the block in front of it. Anything else is reported UNKNOWN with the reason; nothing is guessed.
+ * A residual sum of three terms whose two branches read one norm is a parallel attention + MLP block; an attention
+ * whose W_v reads another norm than its W_q is a cross-attention; a norm reading another norm's output directly
+ * takes that norm's gain. A norm with no norm upstream is the first; a norm with no norm downstream is the final
+ * norm and takes the factor of the block in front of it. Anything else is reported UNKNOWN with the reason;
+ * nothing is guessed.
  */
 public final class BlockFinder {
     private final Graph graph;
     private final NormIndex index;
+
+    /** One branch of a residual sum: its formula kind, the norm feeding it and what the formula reads. */
+    private record Branch(BlockKind kind, NormIndex.Feed feed, Map<WeightRole, WeightRef> weights, int nHeads,
+                          int nKvHeads, String headsSource, NormIndex.Feed memory, boolean kvTiled) {
+        NormBlock toBlock(NormSite site) {
+            return new NormBlock(site, kind, kind, feed.site(), feed.gamma(), weights, nHeads, nKvHeads, headsSource, null,
+                    memory == null ? null : memory.site(), memory == null ? null : memory.gamma(), kvTiled);
+        }
+    }
 
     private BlockFinder(Graph graph, List<NormSite> sites) {
         this.graph = graph;
@@ -60,9 +73,21 @@ public final class BlockFinder {
             where = "inputs " + GraphOps.describe(site.input()) + " and " + GraphOps.describe(site.skip());
         } else {
             Value x = GraphOps.through(site.input(), io.onnxslanc.ir.Walk.CAST_LIKE);
+            Found<NormIndex.Feed> direct = index.feeding(x, "the input");
+            if (direct.ok()) {
+                NormIndex.Feed f = direct.value();
+                return Found.of(new NormBlock(site, BlockKind.NORM, BlockKind.NORM, f.site(), f.gamma(), Map.of(), 0, 0,
+                        null, null));
+            }
             Node p = x.producer();
             if (p == null || !p.is("Add") || GraphOps.isConstant(p.input(0)) || GraphOps.isConstant(p.input(1))) {
                 return Found.fail("input is " + GraphOps.describe(x) + ", not a residual Add x + block(x)");
+            }
+            for (List<Value> terms : threeTerms(p)) {
+                Found<NormBlock> parallel = parallel(site, terms);
+                if (parallel != null) {
+                    return parallel;
+                }
             }
             candidates = List.of(p.input(0), p.input(1));
             where = "input is Add(" + GraphOps.describe(p.input(0)) + ", " + GraphOps.describe(p.input(1)) + ")";
@@ -74,9 +99,9 @@ public final class BlockFinder {
             if (!out.ok()) {
                 continue;
             }
-            Found<NormBlock> block = classify(site, out.value());
+            Found<Branch> block = classify(site, out.value());
             if (block.ok()) {
-                recognised.add(block.value());
+                recognised.add(block.value().toBlock(site));
             } else if (firstFailure == null) {
                 firstFailure = block.reason();
             }
@@ -93,26 +118,74 @@ public final class BlockFinder {
         return Found.fail(where + " with no MatMul weight found");
     }
 
-    private Found<NormBlock> classify(NormSite site, LinearLayer last) {
+    /** The ways to read Add(a, b) as a sum of three terms: a or b itself an Add of two computed values. */
+    private static List<List<Value>> threeTerms(Node add) {
+        List<List<Value>> out = new ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            Value v = GraphOps.through(add.input(i), Set.of("Cast", "Identity"));
+            Node p = v.producer();
+            if (p != null && p.is("Add") && !GraphOps.isConstant(p.input(0)) && !GraphOps.isConstant(p.input(1))) {
+                out.add(List.of(p.input(0), p.input(1), add.input(1 - i)));
+            }
+        }
+        return out;
+    }
+
+    /**
+     * x + attn(LN x) + mlp(LN x): two recognised branches, a self-attention and an MLP, reading the same norm, and
+     * one more term, the residual, which is that norm's input (pre-norm) or output. Null when the sum is not of that
+     * form (a sequential pair of blocks also flattens to three terms; its branches read different norms).
+     */
+    private Found<NormBlock> parallel(NormSite site, List<Value> terms) {
+        List<Branch> branches = new ArrayList<>();
+        List<Value> rest = new ArrayList<>();
+        for (Value t : terms) {
+            Found<LinearLayer> out = LinearLayer.of(GraphOps.throughLayoutAndBias(t).producer());
+            Found<Branch> b = out.ok() ? classify(site, out.value()) : null;
+            if (b != null && b.ok()) {
+                branches.add(b.value());
+            } else {
+                rest.add(t);
+            }
+        }
+        if (branches.size() != 2 || rest.size() != 1) {
+            return null;
+        }
+        Branch att = branches.get(0).kind() == BlockKind.ATTENTION ? branches.get(0) : branches.get(1);
+        Branch mlp = att == branches.get(0) ? branches.get(1) : branches.get(0);
+        if (att.kind() != BlockKind.ATTENTION || mlp.kind() != BlockKind.MLP && mlp.kind() != BlockKind.GATED_MLP) {
+            return null;
+        }
+        NormSite norm = att.feed().site();
+        Value residual = GraphOps.through(rest.get(0), Set.of("Cast", "Identity"));
+        Set<String> castLike = Set.of("Cast", "Identity");
+        boolean residualFits = residual == GraphOps.through(norm.input(), castLike) || residual == norm.output();
+        if (!residualFits) {
+            return null;
+        }
+        if (mlp.feed().site() != norm) {
+            NormSite other = mlp.feed().site();
+            if (residual != GraphOps.through(other.input(), castLike) && residual != other.output()) {
+                return null; // the MLP reads the norm after the attention: two blocks in sequence
+            }
+            return Found.fail("parallel attention and MLP read different norms ('" + NormNames.of(norm) + "', '"
+                    + NormNames.of(mlp.feed().site()) + "'); only one shared norm is supported");
+        }
+        Map<WeightRole, WeightRef> w = new LinkedHashMap<>(att.weights());
+        w.putAll(mlp.weights());
+        return Found.of(new NormBlock(site, BlockKind.PARALLEL, BlockKind.PARALLEL, norm, att.feed().gamma(), w,
+                att.nHeads(), att.nKvHeads(), att.headsSource() + "; MLP branch " + mlp.kind().label(), null, null, null,
+                att.kvTiled()));
+    }
+
+    private Found<Branch> classify(NormSite site, LinearLayer last) {
         long d = site.hiddenSize();
         if (d > 0 && last.weight().outFeatures() != d) {
             return Found.fail("'" + last.node().name() + "' writes " + last.weight().outFeatures() + " features, the norm has " + d);
         }
         Found<AttentionBlocks.Attention> att = AttentionBlocks.match(last);
         if (att != null) {
-            if (!att.ok()) {
-                return att.cast();
-            }
-            AttentionBlocks.Attention a = att.value();
-            Found<NormIndex.Feed> feed = index.feeding(a.wv().input(), "W_v '" + a.wv().weight().name() + "'");
-            if (!feed.ok()) {
-                return feed.cast();
-            }
-            Map<WeightRole, WeightRef> w = new LinkedHashMap<>();
-            w.put(WeightRole.V, a.wv().weight());
-            w.put(WeightRole.O, last.weight());
-            return Found.of(new NormBlock(site, BlockKind.ATTENTION, BlockKind.ATTENTION, feed.value().site(),
-                    feed.value().gamma(), w, a.nHeads(), a.nKvHeads(), a.headsSource(), null));
+            return att.ok() ? attention(att.value(), last) : att.cast();
         }
         Found<MlpBlocks.Mlp> mlp = MlpBlocks.match(last);
         if (!mlp.ok()) {
@@ -141,8 +214,7 @@ public final class BlockFinder {
             w.put(WeightRole.GATE, gate);
             w.put(WeightRole.UP, up);
             w.put(WeightRole.DOWN, down);
-            return Found.of(new NormBlock(site, BlockKind.GATED_MLP, BlockKind.GATED_MLP, gateFeed.value().site(),
-                    gateFeed.value().gamma(), w, 0, 0, null, null));
+            return Found.of(new Branch(BlockKind.GATED_MLP, gateFeed.value(), w, 0, 0, null, null, false));
         }
         Found<NormIndex.Feed> feed = index.feeding(m.w1().input(), "W_1 '" + m.w1().weight().name() + "'");
         if (!feed.ok()) {
@@ -155,8 +227,47 @@ public final class BlockFinder {
         }
         w.put(WeightRole.W1, w1);
         w.put(WeightRole.W2, w2);
-        return Found.of(new NormBlock(site, BlockKind.MLP, BlockKind.MLP, feed.value().site(), feed.value().gamma(), w,
-                0, 0, null, null));
+        return Found.of(new Branch(BlockKind.MLP, feed.value(), w, 0, 0, null, null, false));
+    }
+
+    /**
+     * Self- or cross-attention. The query side decides: W_q's norm is Gamma_prev; when W_v reads another norm (the
+     * encoder's final norm) or a graph input (a decoder exported alone), the block is a cross-attention over that
+     * memory. Without a traceable W_q the block is taken as self-attention on W_v's norm, as before.
+     */
+    private Found<Branch> attention(AttentionBlocks.Attention a, LinearLayer wo) {
+        Map<WeightRole, WeightRef> w = new LinkedHashMap<>();
+        w.put(WeightRole.V, a.wv().weight());
+        w.put(WeightRole.O, wo.weight());
+        Found<NormIndex.Feed> vFeed = index.feeding(a.wv().input(), "W_v '" + a.wv().weight().name() + "'");
+        LinearLayer wq = AttentionBlocks.queryProjection(a.probs());
+        Found<NormIndex.Feed> qFeed = wq == null ? null : index.feeding(wq.input(), "W_q '" + wq.weight().name() + "'");
+        boolean selfAttention = qFeed == null || !qFeed.ok() || vFeed.ok() && vFeed.value().site() == qFeed.value().site();
+        if (selfAttention) {
+            if (!vFeed.ok()) {
+                return vFeed.cast();
+            }
+            return Found.of(new Branch(BlockKind.ATTENTION, vFeed.value(), w, a.nHeads(), a.nKvHeads(), a.headsSource(),
+                    null, a.kvTiled()));
+        }
+        if (wq.weight().inFeatures() != wo.weight().outFeatures()) {
+            return Found.fail("W_q '" + wq.weight().name() + "' reads " + wq.weight().inFeatures() + " features but W_o '"
+                    + wo.weight().name() + "' writes " + wo.weight().outFeatures());
+        }
+        String memory;
+        NormIndex.Feed mem = null;
+        if (vFeed.ok()) {
+            mem = vFeed.value();
+            memory = "memory from norm '" + NormNames.of(mem.site()) + "'";
+        } else {
+            Value source = GraphOps.through(a.wv().input(), GraphOps.LAYOUT_OPS);
+            if (source.producer() != null || GraphOps.isConstant(source)) {
+                return vFeed.cast();
+            }
+            memory = "memory is graph input '" + source.name() + "', taken as normalised with unit gain";
+        }
+        return Found.of(new Branch(BlockKind.CROSS_ATTENTION, qFeed.value(), w, a.nHeads(), a.nKvHeads(),
+                a.headsSource() + "; " + memory, mem, a.kvTiled()));
     }
 
     private static String shape(WeightRef w) {

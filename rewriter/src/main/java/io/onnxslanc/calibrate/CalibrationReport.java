@@ -146,7 +146,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 roles.put(role.label(), w.name() + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : ""));
             });
             ScaleResult r = c.result();
-            boolean attention = b.formula() == BlockKind.ATTENTION;
+            boolean attention = b.formula().hasAttention();
             String reason = c.reason();
             Double scale = c.scale();
             if (!applied && scale != null && scale != 1.0) {

@@ -20,13 +20,58 @@ final class GraphOps {
         return Constants.tensor(v);
     }
 
+    /**
+     * True for a constant and for a value computed from constants alone: a slice of a packed bias, a folded gain
+     * (1 + w), a transposed or cast weight. Their index, bound and shape inputs only need known values (they may be
+     * computed from static shapes), their data inputs must be constant in turn.
+     */
     static boolean isConstant(Value v) {
-        return constant(v) != null;
+        return isConstant(v, 0);
     }
 
-    /** Integer contents of a small constant (shapes, axes, split sizes), or null. */
+    /** Ops whose result is constant when their data inputs are; the others' inputs are indices, bounds or shapes. */
+    private static final Set<String> DATA_ALL_INPUTS = Set.of("Add", "Sub", "Mul", "Div", "Neg", "Sqrt", "Pow", "Concat",
+            "Cast", "Identity", "Transpose", "Reciprocal", "Abs", "Exp");
+    private static final Set<String> DATA_FIRST_INPUT = Set.of("Slice", "Split", "Gather", "Reshape", "Unsqueeze", "Squeeze",
+            "Expand", "Flatten");
+
+    private static boolean isConstant(Value v, int depth) {
+        if (v == null) {
+            return false;
+        }
+        if (constant(v) != null) {
+            return true;
+        }
+        Node p = v.producer();
+        if (p == null || depth > 8 || !(p.domain().isEmpty() || p.domain().equals("ai.onnx"))) {
+            return false;
+        }
+        boolean all = DATA_ALL_INPUTS.contains(p.opType());
+        if (!all && !DATA_FIRST_INPUT.contains(p.opType())) {
+            return false;
+        }
+        for (int i = 0; i < p.inputs().size(); i++) {
+            Value in = p.input(i);
+            if (in == null) {
+                continue;
+            }
+            boolean ok = all || i == 0 ? isConstant(in, depth + 1) : constantLongs(in) != null;
+            if (!ok) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Where integer values (shapes, bounds, axes, split sizes) are read from: the one swap point for a constant folder. */
+    static final IntegerValues INTEGERS = ShapeArithmetic.INSTANCE;
+
+    /**
+     * Integer contents of a small constant (shapes, axes, split sizes), including values computed from static
+     * shapes ({@link ShapeArithmetic}), or null.
+     */
     static long[] constantLongs(Value v) {
-        return Constants.longs(v).orElse(null);
+        return INTEGERS.longs(v);
     }
 
     /** The one non-constant operand of a binary node whose other operand is constant, else null. */

@@ -28,9 +28,7 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
         }
         boolean transposed = false;
         if (gemm) {
-            if (n.intAttr("transA", 0) != 0) {
-                return Found.fail("Gemm '" + n.name() + "' has transA=1");
-            }
+            // transA only says the activation arrives transposed ([features, rows]); the weight is the same
             if (n.floatAttr("alpha", 1f) != 1f) {
                 return Found.fail("Gemm '" + n.name() + "' has alpha=" + n.floatAttr("alpha", 1f) + " (scaled weight)");
             }
@@ -44,15 +42,36 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
         // MatMul's B is W^T: stored as is, the stored matrix is W^T; each transposition on the way flips that
         boolean storedIsMath = transposed ^ s.transposed();
         WeightRef ref = WeightRef.whole(s.name(), s.tensor(), s.rows(), s.cols(), storedIsMath);
+        if (s.sliceAxis() >= 0) {
+            int outAxis = storedIsMath ? 0 : 1; // the stored axis that holds W's output rows
+            if (s.sliceAxis() != outAxis) {
+                return Found.fail(n.opType() + " '" + n.name() + "': weight '" + s.name() + "' is sliced along its input features");
+            }
+            ref = ref.rows(s.sliceFrom(), s.sliceTo());
+        }
         return Found.of(new LinearLayer(n, n.input(0), ref));
     }
 
-    /** A 2-D float constant reached from a MatMul operand through Cast, Identity, Reshape and Transpose. */
-    record StoredWeight(String name, Tensor tensor, int rows, int cols, boolean transposed) {
+    /**
+     * A 2-D float constant reached from a MatMul operand through Cast, Identity, Reshape and Transpose, and at most
+     * one Slice or Split of it (nn.MultiheadAttention's cross-attention splits its packed in_proj_weight before the
+     * MatMul): rows or columns [sliceFrom, sliceTo) of the stored matrix along {@code sliceAxis} (-1: none).
+     */
+    record StoredWeight(String name, Tensor tensor, int rows, int cols, boolean transposed, int sliceAxis, int sliceFrom,
+                        int sliceTo) {
+
+        StoredWeight(String name, Tensor tensor, int rows, int cols, boolean transposed) {
+            this(name, tensor, rows, cols, transposed, -1, 0, 0);
+        }
+
+        /** A selection along one axis of the value it was found on, with the transposition parity at that point. */
+        private record Cut(Node node, int axis, long start, long end, boolean transposedBefore) {
+        }
 
         static Found<StoredWeight> resolve(Value operand) {
             boolean transposed = false;
             long[] dims = null; // the row-major layout of the data: set by the Reshape closest to the constant's consumers
+            Cut cut = null;
             Value cur = operand;
             for (int guard = 0; guard < 16; guard++) {
                 Tensor t = GraphOps.constant(cur);
@@ -68,7 +87,22 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
                     if (shape[0] * shape[1] != t.elementCount() || shape[0] > Integer.MAX_VALUE || shape[1] > Integer.MAX_VALUE) {
                         return Found.fail("weight '" + cur.name() + "' cannot be viewed as " + shape[0] + " x " + shape[1]);
                     }
-                    return Found.of(new StoredWeight(cur.name(), t, (int) shape[0], (int) shape[1], transposed));
+                    if (cut == null) {
+                        return Found.of(new StoredWeight(cur.name(), t, (int) shape[0], (int) shape[1], transposed));
+                    }
+                    if (dims != null) {
+                        return Found.fail("weight '" + cur.name() + "' is both reshaped and sliced");
+                    }
+                    // transpositions between the constant and the cut flip the axis it selects
+                    int axis = cut.transposedBefore() ^ transposed ? 1 - cut.axis() : cut.axis();
+                    long n = shape[axis];
+                    long from = Math.max(0, Math.min(n, cut.start() < 0 ? cut.start() + n : cut.start()));
+                    long to = Math.max(0, Math.min(n, cut.end() < 0 ? cut.end() + n : cut.end()));
+                    if (to <= from) {
+                        return Found.fail(cut.node().opType() + " '" + cut.node().name() + "' selects nothing of '" + cur.name() + "'");
+                    }
+                    return Found.of(new StoredWeight(cur.name(), t, (int) shape[0], (int) shape[1], transposed, axis,
+                            (int) from, (int) to));
                 }
                 Node p = cur.producer();
                 if (p == null) {
@@ -86,7 +120,17 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
                     }
                     transposed = !transposed;
                     cur = p.input(0);
+                } else if ((p.is("Slice") || p.is("Split")) && cut == null && dims == null) {
+                    Found<Cut> c = cut(p, cur, transposed);
+                    if (!c.ok()) {
+                        return c.cast();
+                    }
+                    cut = c.value();
+                    cur = p.input(0);
                 } else if (p.is("Reshape")) {
+                    if (cut != null) {
+                        return Found.fail("weight behind Reshape and Slice is not a plain view");
+                    }
                     if (dims == null) {
                         Tensor src = GraphOps.constant(GraphOps.through(p.input(0), java.util.Set.of("Reshape", "Identity", "Cast")));
                         long[] target = GraphOps.constantLongs(p.input(1));
@@ -104,6 +148,43 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
                 }
             }
             return Found.fail("weight chain too long");
+        }
+
+        /** The range a Slice (unit step, one axis of a matrix) or a Split output selects, with constant bounds. */
+        private static Found<Cut> cut(Node p, Value out, boolean transposedBefore) {
+            long axis;
+            long start;
+            long end;
+            if (p.is("Slice")) {
+                long[] starts = p.inputs().size() >= 3 ? GraphOps.constantLongs(p.input(1)) : null;
+                long[] ends = p.inputs().size() >= 3 ? GraphOps.constantLongs(p.input(2)) : null;
+                long[] axes = p.input(3) == null ? new long[] {0} : GraphOps.constantLongs(p.input(3));
+                long[] steps = p.input(4) == null ? new long[] {1} : GraphOps.constantLongs(p.input(4));
+                if (starts == null || ends == null || axes == null || steps == null || starts.length != 1
+                        || ends.length != 1 || axes.length != 1 || steps[0] != 1) {
+                    return Found.fail("weight Slice '" + p.name() + "' is not a unit-step slice of one axis with known bounds");
+                }
+                axis = axes[0];
+                start = starts[0];
+                end = ends[0];
+            } else {
+                int index = p.outputs().indexOf(out);
+                long[] sizes = p.input(1) != null ? GraphOps.constantLongs(p.input(1))
+                        : p.attribute("split").map(a -> a.intsValue()).orElse(null);
+                if (sizes == null || index < 0 || index >= sizes.length) {
+                    return Found.fail("weight Split '" + p.name() + "' has no known split sizes");
+                }
+                axis = p.intAttr("axis", 0);
+                start = 0;
+                for (int i = 0; i < index; i++) {
+                    start += sizes[i];
+                }
+                end = start + sizes[index];
+            }
+            if (axis < -2 || axis > 1) {
+                return Found.fail("weight " + p.opType() + " '" + p.name() + "' cuts axis " + axis + " of a matrix");
+            }
+            return Found.of(new Cut(p, (int) (axis < 0 ? axis + 2 : axis), start, end, transposedBefore));
         }
 
         /** Reshape target with -1 resolved (0 would copy an input dim, which a weight Reshape never needs). */

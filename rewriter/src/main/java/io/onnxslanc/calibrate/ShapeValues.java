@@ -110,7 +110,7 @@ final class ShapeValues {
             Value in = p.input(0);
             boolean scalar = in.type() != null && in.type().shape() != null && in.type().shape().isEmpty();
             boolean fromGather = in.producer() != null && in.producer().is("Gather")
-                    && GraphOps.constantLongs(in.producer().input(1)) != null
+                    && GraphOps.constant(in.producer().input(1)) != null
                     && GraphOps.constant(in.producer().input(1)).dims().length == 0;
             if (scalar || fromGather) {
                 return 1;

@@ -83,8 +83,40 @@ public final class SlancCalibrator {
             case ATTENTION -> {
                 try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
                     double[] gamma = gamma(b.gamma(), wv.view().cols());
-                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), math);
+                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
                 }
+            }
+            case CROSS_ATTENTION -> {
+                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                    double[] prev = gamma(b.gamma(), wo.view().rows());
+                    double[] mem = gamma(b.memoryGamma(), wv.view().cols());
+                    return SlancScales.crossAttention(wv.view(), wo.view(), prev, mem, b.nHeads(), b.nKvHeads(), b.kvTiled(),
+                            math);
+                }
+            }
+            case PARALLEL -> {
+                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                    double[] gamma = gamma(b.gamma(), wv.view().cols());
+                    if (w.containsKey(WeightRole.GATE)) {
+                        try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
+                             WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
+                            return SlancScales.parallelGated(wv.view(), wo.view(), gate.view(), up.view(), down.view(), gamma,
+                                    b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
+                        }
+                    }
+                    try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
+                        return SlancScales.parallel(wv.view(), wo.view(), w1.view(), w2.view(), gamma, b.nHeads(), b.nKvHeads(),
+                                b.kvTiled(), math);
+                    }
+                }
+            }
+            case NORM -> {
+                long d = b.feedingNorm().hiddenSize() > 0 ? b.feedingNorm().hiddenSize() : b.site().hiddenSize();
+                if (b.gamma() == null && d <= 0) {
+                    throw new IllegalArgumentException("the norm it reads has no gain and an unknown width");
+                }
+                int n = b.gamma() != null && d <= 0 ? (int) GraphOps.constant(b.gamma()).elementCount() : (int) d;
+                return SlancScales.normOfNorm(gamma(b.gamma(), n), n);
             }
             case GATED_MLP -> {
                 try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();

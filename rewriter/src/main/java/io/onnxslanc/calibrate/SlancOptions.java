@@ -13,10 +13,11 @@ import java.util.Objects;
  * @param math       the numerics of the scale computation: exact below a size threshold, estimated above
  * @param dryRun     computes and reports the scales without changing the model
  * @param progress   receives one step per norm
- * @param firstNormFromEmbedding the paper gives the first norm s = 1 (the embedding does not enter); with this
- *                   option its scale is the largest row norm that the embedding tables (and constant factors) in
- *                   front of it can produce, also static and data-free. It matters when the embedding itself is
- *                   large, as in the residual-amplification stress test.
+ * @param firstNormFromEmbedding the first norm's scale is the largest row norm that the embedding tables (and
+ *                   constant factors) in front of it can produce, static and data-free (default); false gives it the
+ *                   paper's s = 1 (the embedding does not enter). It matters when the embedding itself is large, as
+ *                   in the residual-amplification stress test. A first norm whose input is not built from constant
+ *                   tables (a graph input of features) keeps s = 1 either way.
  * @param strict     refuse the result (io.onnxslanc.StrictCheckException) when a norm other than a first norm stays
  *                   unscaled, or when norm-like candidates exist but no norm was matched
  */
@@ -34,7 +35,7 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
     }
 
     public static SlancOptions defaults() {
-        return new SlancOptions(true, SlancScales.Options.defaults(), false, Progress.NONE, false);
+        return new SlancOptions(true, SlancScales.Options.defaults(), false, Progress.NONE, true);
     }
 
     public SlancOptions withPowerOfTwo(boolean v) {
@@ -64,5 +65,10 @@ public record SlancOptions(boolean powerOfTwo, SlancScales.Options math, boolean
 
     public SlancOptions withFirstNormFromEmbedding(boolean v) {
         return new SlancOptions(powerOfTwo, math, dryRun, progress, v, strict);
+    }
+
+    /** The paper's rule for the first norm, s = 1 (true), instead of the default scale from the embedding tables. */
+    public SlancOptions withFirstNormUnit(boolean v) {
+        return withFirstNormFromEmbedding(!v);
     }
 }

@@ -81,7 +81,7 @@ class BlockFinderTest {
         assertEquals(List.of("l0.wv", "l0.wo"), a0.weights().values().stream().map(WeightRef::name).toList());
         assertEquals(4, a0.nHeads());
         assertEquals(4, a0.nKvHeads());
-        assertTrue(a0.headsSource().contains("[?, ?, 4, 6]"), a0.headsSource());
+        assertTrue(a0.headsSource().contains(", 4, 6]"), a0.headsSource()); // [1, 5, 4, 6] once the static Shape dims fold
 
         NormBlock m0 = blocks.get("l0/out_ln");
         assertEquals(BlockKind.MLP, m0.kind(), m0.reason());

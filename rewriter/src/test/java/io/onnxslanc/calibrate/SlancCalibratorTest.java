@@ -45,8 +45,10 @@ class SlancCalibratorTest {
         TestGraph t = Transformers.llama(11);
         Map<String, NormCalibration> c = calibrate(t, EXACT);
 
-        assertEquals(1.0, c.get("l0/input_ln").scale());
+        // the default first-norm scale: the largest row norm of the embedding table that feeds it
+        assertEquals(SlancReference.maxRowNorm(t.data("embed"), LD), c.get("l0/input_ln").scale(), 1e-12);
         assertNull(c.get("l0/input_ln").result());
+        assertEquals(1.0, calibrate(t, EXACT.withFirstNormUnit(true)).get("l0/input_ln").scale(), "the paper's rule");
 
         // layer 0: everything stored as MatMul B = W^T
         double att0 = SlancReference.attention(fromMatMulB(t.data("l0.wv"), LD, LKV * LHD),

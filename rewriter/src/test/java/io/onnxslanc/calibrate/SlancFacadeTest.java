@@ -37,7 +37,8 @@ class SlancFacadeTest {
 
     @Test
     void llamaIsCalibratedOnceAndReportedAsJson() throws Exception {
-        Model model = Transformers.llama(31).model;
+        TestGraph t = Transformers.llama(31);
+        Model model = t.model;
         CalibrationReport r = Slanc.calibrate(model, SlancOptions.defaults());
         assertEquals(counts("first", 1, "attention", 2, "gated-mlp", 1, "final", 1), r.blockCounts(), r.toTable());
         assertFalse(r.alreadyCalibrated());
@@ -66,7 +67,8 @@ class SlancFacadeTest {
         assertFalse(att.get("estimated").asBoolean());
         assertEquals(0.0, att.get("relative_std_error").asDouble());
         assertEquals("first", norms.get(0).get("block").asText());
-        assertEquals(1.0, norms.get(0).get("scale").asDouble());
+        assertEquals(SlancReference.powerOfTwo(SlancReference.maxRowNorm(t.data("embed"), Transformers.LD)),
+                norms.get(0).get("scale").asDouble(), "first norm: largest embedding row norm, rounded");
         assertEquals("final", norms.get(4).get("block").asText());
         assertEquals("gated-mlp", norms.get(4).get("front_block").asText());
 

@@ -89,6 +89,46 @@ final class SlancReference {
         return frobenius(multiply(wo, expanded), gamma, true);
     }
 
+    /** W_v expanded to one block per query head: head h reads kv head h / group, or h mod nKv when tiled. */
+    static double[][] expandHeads(double[][] wv, int headDim, int nHeads, int nKv, boolean tiled) {
+        int group = nHeads / nKv;
+        double[][] expanded = new double[nHeads * headDim][];
+        for (int c = 0; c < nHeads * headDim; c++) {
+            int head = c / headDim;
+            int kv = tiled ? head % nKv : head / group;
+            expanded[c] = wv[kv * headDim + c % headDim].clone();
+        }
+        return expanded;
+    }
+
+    /** s = ||(I + W_o W_v_expanded) Gamma||_F with kv heads repeated as a whole (query head h reads h mod nKv). */
+    static double attentionTiled(double[][] wv, double[][] wo, double[] gamma, int nHeads, int nKv) {
+        return frobenius(multiply(wo, expandHeads(wv, wo[0].length / nHeads, nHeads, nKv, true)), gamma, true);
+    }
+
+    /** s^2 = ||Gamma_prev||_F^2 + ||W_o W_v Gamma_mem||_F^2 (docs/method.md). */
+    static double crossAttention(double[][] wv, double[][] wo, double[] gammaPrev, double[] gammaMem) {
+        double prev = 0;
+        for (int i = 0; i < wo.length; i++) {
+            double g = gammaPrev == null ? 1 : gammaPrev[i];
+            prev += g * g;
+        }
+        double product = frobenius(multiply(wo, wv), gammaMem, false);
+        return Math.sqrt(prev + product * product);
+    }
+
+    /** s = ||(I + W_o W_v + W_2 W_1) Gamma||_F: both branches summed before the norm. */
+    static double parallel(double[][] wv, double[][] wo, double[][] w1, double[][] w2, double[] gamma) {
+        double[][] a = multiply(wo, wv);
+        double[][] m = multiply(w2, w1);
+        for (int i = 0; i < a.length; i++) {
+            for (int j = 0; j < a[0].length; j++) {
+                a[i][j] += m[i][j];
+            }
+        }
+        return frobenius(a, gamma, true);
+    }
+
     static double plainMlp(double[][] w1, double[][] w2, double[] gamma) {
         return frobenius(multiply(w2, w1), gamma, true);
     }
@@ -146,6 +186,19 @@ final class SlancReference {
             lambda = rayleigh;
         }
         return Math.sqrt(lambda);
+    }
+
+    /** The largest Euclidean norm of a row of a row-major table with {@code cols} columns. */
+    static double maxRowNorm(float[] table, int cols) {
+        double max = 0;
+        for (int r = 0; r < table.length / cols; r++) {
+            double ss = 0;
+            for (int j = 0; j < cols; j++) {
+                ss += (double) table[r * cols + j] * table[r * cols + j];
+            }
+            max = Math.max(max, Math.sqrt(ss));
+        }
+        return max;
     }
 
     /** 2^round(log2 s). */

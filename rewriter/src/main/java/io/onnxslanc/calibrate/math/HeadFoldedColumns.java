@@ -5,8 +5,9 @@ import java.util.Arrays;
 /**
  * W_o with the column blocks of query heads that share a kv head summed: W_o W_v_expanded = W_o_folded W_v.
  *
- * <p>Grouped-query attention expands W_v [kvHeads * headDim x d] by interleaving: query head h reads kv head
- * h / group. Row c of the expanded W_v is row kvRow(c) of W_v, so (W_o W_v_exp)[i, j] = sum over kv rows r of
+ * <p>Grouped-query attention usually expands W_v [kvHeads * headDim x d] by interleaving: query head h reads kv head
+ * h / group (repeat_kv, Expand on a new axis after the kv-head axis); a model that repeats the kv heads as a whole
+ * (Tile on the head axis) has query head h read kv head h mod kvHeads ({@code tiled}). Row c of the expanded W_v is row kvRow(c) of W_v, so (W_o W_v_exp)[i, j] = sum over kv rows r of
  * (sum of W_o[i, c] over c with kvRow(c) = r) * W_v[r, j]. Folding W_o costs a pass over W_o instead of
  * multiplying by a group-times larger matrix.
  */
@@ -16,10 +17,18 @@ final class HeadFoldedColumns implements BlockSource {
     private final int headDim;
     private final int group;
     private final int cols;
+    private final int kvHeads;
+    private final boolean tiled;
     private final ThreadLocal<double[]> scratch = ThreadLocal.withInitial(() -> new double[0]);
 
     HeadFoldedColumns(BlockSource wo, int nHeads, int nKvHeads) {
+        this(wo, nHeads, nKvHeads, false);
+    }
+
+    HeadFoldedColumns(BlockSource wo, int nHeads, int nKvHeads, boolean tiled) {
         this.wo = wo;
+        this.kvHeads = nKvHeads;
+        this.tiled = tiled;
         this.headDim = wo.cols() / nHeads;
         this.group = nHeads / nKvHeads;
         this.cols = nKvHeads * headDim;
@@ -56,7 +65,7 @@ final class HeadFoldedColumns implements BlockSource {
             int s1 = Math.min(c1, (kv + 1) * headDim);
             int length = (s1 - s0) * height; // whole columns are contiguous
             for (int u = 0; u < group; u++) {
-                int source0 = (kv * group + u) * headDim + (s0 - kv * headDim);
+                int source0 = queryHead(kv, u) * headDim + (s0 - kv * headDim);
                 wo.copyBlockColumnMajor(r0, r1, source0, source0 + (s1 - s0), part);
                 int to = (s0 - c0) * height;
                 for (int k = 0; k < length; k++) {
@@ -65,6 +74,11 @@ final class HeadFoldedColumns implements BlockSource {
             }
             s0 = s1;
         }
+    }
+
+    /** The u-th query head reading kv head {@code kv}. */
+    private int queryHead(int kv, int u) {
+        return tiled ? u * kvHeads + kv : kv * group + u;
     }
 
     private double[] scratch(int size) {
@@ -87,7 +101,7 @@ final class HeadFoldedColumns implements BlockSource {
             int s1 = Math.min(c1, (kv + 1) * headDim); // stay inside one kv head
             int segment = s1 - s0;
             for (int u = 0; u < group; u++) {
-                int source0 = (kv * group + u) * headDim + (s0 - kv * headDim);
+                int source0 = queryHead(kv, u) * headDim + (s0 - kv * headDim);
                 wo.copyBlock(r0, r1, source0, source0 + segment, part);
                 for (int r = 0; r < height; r++) {
                     int to = r * width + (s0 - c0);

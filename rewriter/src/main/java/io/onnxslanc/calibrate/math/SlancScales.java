@@ -153,30 +153,132 @@ public final class SlancScales {
      */
     public static ScaleResult attention(MatrixView wv, MatrixView wo, double[] gammaPrev, int nHeads, int nKvHeads,
                                         Options options) {
+        return attention(wv, wo, gammaPrev, nHeads, nKvHeads, false, options);
+    }
+
+    /**
+     * As {@link #attention(MatrixView, MatrixView, double[], int, int, Options)}; with {@code kvTiled} query head h
+     * reads kv head h mod nKvHeads (kv heads repeated as a whole) instead of h / (nHeads / nKvHeads).
+     */
+    public static ScaleResult attention(MatrixView wv, MatrixView wo, double[] gammaPrev, int nHeads, int nKvHeads,
+                                        boolean kvTiled, Options options) {
         Objects.requireNonNull(options, "options");
-        if (nHeads <= 0 || nKvHeads <= 0 || nHeads % nKvHeads != 0) {
-            throw new IllegalArgumentException("attention: nHeads (" + nHeads + ") must be a positive multiple of nKvHeads ("
-                    + nKvHeads + ")");
-        }
-        if (wo.cols() % nHeads != 0) {
-            throw new IllegalArgumentException("attention: W_o '" + wo.name() + "' has " + wo.cols()
-                    + " input columns, not divisible by nHeads " + nHeads);
-        }
-        int headDim = wo.cols() / nHeads;
-        if (wv.rows() != nKvHeads * headDim) {
-            throw new IllegalArgumentException("attention: W_v '" + wv.name() + "' has " + wv.rows() + " output rows, expected nKvHeads * headDim = "
-                    + nKvHeads + " * " + headDim + " (W_o '" + wo.name() + "' is " + wo.rows() + " x " + wo.cols() + ")");
-        }
-        if (wv.cols() != wo.rows()) {
-            throw new IllegalArgumentException("attention: W_v '" + wv.name() + "' reads " + wv.cols() + " inputs but W_o '"
-                    + wo.name() + "' writes " + wo.rows() + " outputs; the residual needs both equal to d");
-        }
+        BlockSource folded = foldedOutput(wv, wo, nHeads, nKvHeads, kvTiled, "attention", true);
         double[] gamma = checkedGamma(gammaPrev, wv.cols(), "attention");
-        BlockSource folded = nKvHeads == nHeads ? wo : new HeadFoldedColumns(wo, nHeads, nKvHeads);
         try (WorkerPool pool = new WorkerPool(options.threads())) {
             ProductFrobenius.Result f = ProductFrobenius.compute(folded, wv, wv.transposed(), gamma, options.residual(), options, pool);
             return new ScaleResult(Math.sqrt(f.squaredNorm()), f.estimated(), f.relativeStdError(), f.probes(), 0, 0.0);
         }
+    }
+
+    /**
+     * Norm after a cross-attention block whose V reads the encoder memory (docs/method.md):
+     * s^2 = ||Gamma_prev||_F^2 + ||W_o W_v_expanded Gamma_mem||_F^2. The residual stream and the memory are
+     * independent, so the cross term of the square vanishes in expectation and the residual keeps only its own gain.
+     *
+     * @param gammaPrev gain of the norm feeding the block's residual / query side (length d_model), or null
+     * @param gammaMem  gain of the norm producing the memory (length W_v's input width), or null
+     */
+    public static ScaleResult crossAttention(MatrixView wv, MatrixView wo, double[] gammaPrev, double[] gammaMem,
+                                             int nHeads, int nKvHeads, boolean kvTiled, Options options) {
+        Objects.requireNonNull(options, "options");
+        BlockSource folded = foldedOutput(wv, wo, nHeads, nKvHeads, kvTiled, "cross-attention", false);
+        double[] prev = checkedGamma(gammaPrev, wo.rows(), "cross-attention");
+        double[] mem = checkedGamma(gammaMem, wv.cols(), "cross-attention");
+        double residual = options.residual() ? squaredNorm(prev, wo.rows()) : 0.0;
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result f = ProductFrobenius.compute(folded, wv, wv.transposed(), mem, false, options, pool);
+            double total = residual + f.squaredNorm();
+            // only the product part is estimated: its relative error shrinks by its share of the total
+            double error = total > 0 ? f.relativeStdError() * f.squaredNorm() / total : 0.0;
+            return new ScaleResult(Math.sqrt(total), f.estimated(), error, f.probes(), 0, 0.0);
+        }
+    }
+
+    /**
+     * Norm after a parallel block, x + attn(LN x) + mlp(LN x) with one norm (GPT-J, GPT-NeoX, Falcon), plain MLP
+     * (activation as identity): s = ||(I + W_o W_v_expanded + W_2 W_1) Gamma||_F, computed as one product of the
+     * joined factors [W_o | W_2] [W_v ; W_1].
+     */
+    public static ScaleResult parallel(MatrixView wv, MatrixView wo, MatrixView w1, MatrixView w2, double[] gamma,
+                                       int nHeads, int nKvHeads, boolean kvTiled, Options options) {
+        Objects.requireNonNull(options, "options");
+        if (w1.cols() != wv.cols() || w2.rows() != wo.rows() || w2.cols() != w1.rows()) {
+            throw new IllegalArgumentException("parallel block: W_1 '" + w1.name() + "' is " + w1.rows() + " x " + w1.cols()
+                    + ", W_2 '" + w2.name() + "' is " + w2.rows() + " x " + w2.cols() + ", attention reads " + wv.cols()
+                    + " and writes " + wo.rows() + " features");
+        }
+        BlockSource folded = foldedOutput(wv, wo, nHeads, nKvHeads, kvTiled, "parallel block", true);
+        double[] g = checkedGamma(gamma, wv.cols(), "parallel block");
+        BlockSource a = JoinedBlocks.sideBySide(folded, w2);
+        BlockSource b = JoinedBlocks.stacked(wv, w1);
+        BlockSource bT = JoinedBlocks.sideBySide(wv.transposed(), w1.transposed());
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result f = ProductFrobenius.compute(a, b, bT, g, options.residual(), options, pool);
+            return new ScaleResult(Math.sqrt(f.squaredNorm()), f.estimated(), f.relativeStdError(), f.probes(), 0, 0.0);
+        }
+    }
+
+    /**
+     * Norm after a parallel block with a gated MLP: s^2 = ||(I + W_o W_v_expanded) Gamma||_F^2
+     * + (||W_down W_up Gamma||_F ||W_gate Gamma||_2)^2. The gated branch is even in the normalised input and the
+     * rest is odd, so their cross term vanishes for a symmetric input distribution (docs/method.md).
+     */
+    public static ScaleResult parallelGated(MatrixView wv, MatrixView wo, MatrixView wGate, MatrixView wUp,
+                                            MatrixView wDown, double[] gamma, int nHeads, int nKvHeads, boolean kvTiled,
+                                            Options options) {
+        ScaleResult att = attention(wv, wo, gamma, nHeads, nKvHeads, kvTiled, options);
+        ScaleResult mlp = gatedMlp(wGate, wUp, wDown, gamma, options);
+        double a2 = att.scale() * att.scale();
+        double m2 = mlp.scale() * mlp.scale();
+        double total = a2 + m2;
+        double error = total > 0 ? (att.relativeStdError() * a2 + mlp.relativeStdError() * m2) / total : 0.0;
+        return new ScaleResult(Math.sqrt(total), att.estimated() || mlp.estimated(), error, att.probes() + mlp.probes(),
+                mlp.powerIterations(), mlp.powerResidual());
+    }
+
+    /**
+     * A norm reading another norm's output directly (LN(LN(x)), the final norm of a post-norm stack): the input is
+     * Gamma x_hat (+ bias, ignored like every bias), so s = ||Gamma||_F (sqrt(d) without a gain).
+     */
+    public static ScaleResult normOfNorm(double[] gamma, int d) {
+        double[] g = checkedGamma(gamma, d, "norm after norm");
+        return new ScaleResult(Math.sqrt(squaredNorm(g, d)), false, 0.0, 0, 0, 0.0);
+    }
+
+    /** sum gamma_i^2, or d for the identity. */
+    private static double squaredNorm(double[] gamma, int d) {
+        if (gamma == null) {
+            return d;
+        }
+        double s = 0;
+        for (double g : gamma) {
+            s += g * g;
+        }
+        return s;
+    }
+
+    /** W_o with the columns of query heads sharing a kv head summed (W_o itself without grouping), after the checks. */
+    private static BlockSource foldedOutput(MatrixView wv, MatrixView wo, int nHeads, int nKvHeads, boolean kvTiled,
+                                            String where, boolean squareResidual) {
+        if (nHeads <= 0 || nKvHeads <= 0 || nHeads % nKvHeads != 0) {
+            throw new IllegalArgumentException(where + ": nHeads (" + nHeads + ") must be a positive multiple of nKvHeads ("
+                    + nKvHeads + ")");
+        }
+        if (wo.cols() % nHeads != 0) {
+            throw new IllegalArgumentException(where + ": W_o '" + wo.name() + "' has " + wo.cols()
+                    + " input columns, not divisible by nHeads " + nHeads);
+        }
+        int headDim = wo.cols() / nHeads;
+        if (wv.rows() != nKvHeads * headDim) {
+            throw new IllegalArgumentException(where + ": W_v '" + wv.name() + "' has " + wv.rows() + " output rows, expected nKvHeads * headDim = "
+                    + nKvHeads + " * " + headDim + " (W_o '" + wo.name() + "' is " + wo.rows() + " x " + wo.cols() + ")");
+        }
+        if (squareResidual && wv.cols() != wo.rows()) {
+            throw new IllegalArgumentException(where + ": W_v '" + wv.name() + "' reads " + wv.cols() + " inputs but W_o '"
+                    + wo.name() + "' writes " + wo.rows() + " outputs; the residual needs both equal to d");
+        }
+        return nKvHeads == nHeads ? wo : new HeadFoldedColumns(wo, nHeads, nKvHeads, kvTiled);
     }
 
     /** {@link #gatedMlp(MatrixView, MatrixView, MatrixView, double[], Options)} with default options. */

@@ -54,7 +54,7 @@ final class FactorModels {
             ModelWriter.write(m, amplified);
         }
         Model s = ModelReader.read(amplified);
-        CalibrationReport slanc = Slanc.calibrate(s, SlancOptions.defaults());
+        CalibrationReport slanc = Slanc.calibrate(s, SlancOptions.defaults().withFirstNormUnit(true)); // the paper's rule row
         Path calibrated = dir.resolve(tag + ".slanc.onnx");
         ModelWriter.write(s, calibrated);
         return new FactorModels(c, amplified, calibrated, amplification, slanc);
