@@ -1,7 +1,6 @@
 package io.onnxslanc.io;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -22,7 +21,6 @@ import io.onnxslanc.proto.Onnx.TensorShapeProto;
 import io.onnxslanc.proto.Onnx.TypeProto;
 import io.onnxslanc.proto.Onnx.ValueInfoProto;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -122,13 +120,9 @@ public final class ModelWriter {
                     writeDataFile(weights);
                 }
             }
-            ModelProto proto = toProto(model);
+            List<ProtoPiece> pieces = modelPieces(model);
             modelTemp = TempFiles.beside(out);
-            try (OutputStream os = Files.newOutputStream(modelTemp)) {
-                CodedOutputStream cos = CodedOutputStream.newInstance(os, 1 << 16);
-                proto.writeTo(cos);
-                cos.flush();
-            }
+            writePieces(pieces, modelTemp);
             if (external) {
                 TempFiles.moveIntoPlace(dataTemp, dataFile);
                 dataTemp = null;
@@ -188,6 +182,28 @@ public final class ModelWriter {
         dataChannel.force(false);
         dataChannel.close();
         dataChannel = null;
+    }
+
+    /** Streams the model file; its size is known up front, so a tensor that wrote a wrong count is caught. */
+    private void writePieces(List<ProtoPiece> pieces, Path file) throws IOException {
+        long expected = 0;
+        for (ProtoPiece p : pieces) {
+            expected += p.size();
+        }
+        if (!external && expected > Integer.MAX_VALUE) {
+            throw new ModelFormatException(out, "the model would be " + expected
+                    + " bytes, over protobuf's 2 GiB limit; write the weights as external data");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
+            for (ProtoPiece p : pieces) {
+                p.writeTo(sink);
+            }
+            sink.coded.flush();
+            if (ch.position() != expected) {
+                throw new IOException("wrote " + ch.position() + " bytes where the framing says " + expected);
+            }
+        }
     }
 
     /** One message for every I/O failure while writing, naming the output. */
@@ -281,7 +297,11 @@ public final class ModelWriter {
         }
     }
 
-    private ModelProto toProto(Model model) throws IOException {
+    /**
+     * The model as pieces whose sizes are known before anything is written (see {@link ProtoPiece}): the graph
+     * structure as small messages, every tensor's bytes streamed from its source while the file is written.
+     */
+    private List<ProtoPiece> modelPieces(Model model) throws IOException {
         ModelProto.Builder b = ModelProto.parseFrom(model.preserved()).toBuilder();
         b.setIrVersion(model.irVersion());
         Map<String, Long> original = new java.util.LinkedHashMap<>();
@@ -296,20 +316,25 @@ public final class ModelWriter {
         for (Map.Entry<String, String> e : model.metadata().entrySet()) {
             b.addMetadataProps(entry(e.getKey(), e.getValue()));
         }
-        b.setGraph(graph(model.graph()));
-        return b.build();
+        ModelProto rest = b.build();
+        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD)),
+                ProtoPiece.field(GRAPH_FIELD, graph(model.graph())),
+                ProtoPiece.message(ProtoPiece.fieldsFrom(rest, GRAPH_FIELD + 1)));
     }
 
-    private GraphProto graph(Graph g) throws IOException {
-        GraphProto preserved = GraphProto.parseFrom(g.preserved());
-        GraphProto.Builder b = GraphProto.newBuilder();
+    private static final int GRAPH_FIELD = ModelProto.GRAPH_FIELD_NUMBER;
+
+    /** GraphProto in field order: node (1), name (2), initializer (5), then everything numbered above. */
+    private List<ProtoPiece> graph(Graph g) throws IOException {
+        List<ProtoPiece> parts = new ArrayList<>();
         for (Node n : g.nodes()) {
-            b.addNode(node(n));
+            parts.add(ProtoPiece.field(GraphProto.NODE_FIELD_NUMBER, node(n)));
         }
-        b.setName(g.name());
+        parts.add(ProtoPiece.message(GraphProto.newBuilder().setName(g.name()).build()));
         for (Value v : g.initializers()) {
-            b.addInitializer(initializer(v));
+            parts.add(initializer(v));
         }
+        GraphProto.Builder b = GraphProto.newBuilder();
         if (!g.docString().isEmpty()) {
             b.setDocString(g.docString());
         }
@@ -331,44 +356,61 @@ public final class ModelWriter {
                 b.addValueInfo(valueInfo(v));
             }
         }
-        b.mergeFrom(preserved);
-        return b.build();
+        b.mergeFrom(GraphProto.parseFrom(g.preserved()));
+        parts.add(ProtoPiece.message(b.build()));
+        return parts;
     }
 
-    private NodeProto node(Node n) throws IOException {
-        NodeProto.Builder b = NodeProto.newBuilder();
+    /** NodeProto in field order: input, output, name, op_type (1-4), attribute (5), the rest. */
+    private List<ProtoPiece> node(Node n) throws IOException {
+        NodeProto.Builder low = NodeProto.newBuilder();
         for (Value v : n.inputs()) {
-            b.addInput(v == null ? "" : v.name());
+            low.addInput(v == null ? "" : v.name());
         }
         for (Value v : n.outputs()) {
-            b.addOutput(v.name());
+            low.addOutput(v.name());
         }
         if (!n.name().isEmpty()) {
-            b.setName(n.name());
+            low.setName(n.name());
         }
-        b.setOpType(n.opType());
+        low.setOpType(n.opType());
+        List<ProtoPiece> parts = new ArrayList<>();
+        parts.add(ProtoPiece.message(low.build()));
         for (Attribute a : n.attributes().values()) {
-            b.addAttribute(attribute(a));
+            parts.add(ProtoPiece.field(NodeProto.ATTRIBUTE_FIELD_NUMBER, attribute(a)));
         }
+        NodeProto.Builder high = NodeProto.newBuilder();
         if (!n.domain().isEmpty()) {
-            b.setDomain(n.domain());
+            high.setDomain(n.domain());
         }
-        b.mergeFrom(NodeProto.parseFrom(n.preserved()));
-        return b.build();
+        high.mergeFrom(NodeProto.parseFrom(n.preserved()));
+        parts.add(ProtoPiece.message(high.build()));
+        return parts;
     }
 
+    /** AttributeProto in field order; tensors and graphs inside it are pieces of their own. */
     @SuppressWarnings("unchecked")
-    private AttributeProto attribute(Attribute a) throws IOException {
+    private List<ProtoPiece> attribute(Attribute a) throws IOException {
         if (a.kind() == Attribute.Kind.OPAQUE) {
-            return AttributeProto.parseFrom((byte[]) a.value());
+            return List.of(ProtoPiece.message(AttributeProto.parseFrom((byte[]) a.value())));
         }
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(a.name());
+        int nested = 0; // the field number of the tensor(s) or graph(s) this attribute holds
+        List<List<ProtoPiece>> values = new ArrayList<>();
         switch (a.kind()) {
             case FLOAT -> b.setF(a.floatValue()).setType(AttributeProto.AttributeType.FLOAT);
             case INT -> b.setI(a.intValue()).setType(AttributeProto.AttributeType.INT);
             case STRING -> b.setS(ByteString.copyFrom((byte[]) a.value())).setType(AttributeProto.AttributeType.STRING);
-            case TENSOR -> b.setT(inlineTensor("", a.tensorValue())).setType(AttributeProto.AttributeType.TENSOR);
-            case GRAPH -> b.setG(graph((Graph) a.value())).setType(AttributeProto.AttributeType.GRAPH);
+            case TENSOR -> {
+                nested = AttributeProto.T_FIELD_NUMBER;
+                values.add(inlineTensor("", a.tensorValue()));
+                b.setType(AttributeProto.AttributeType.TENSOR);
+            }
+            case GRAPH -> {
+                nested = AttributeProto.G_FIELD_NUMBER;
+                values.add(graph((Graph) a.value()));
+                b.setType(AttributeProto.AttributeType.GRAPH);
+            }
             case FLOATS -> {
                 for (float f : (float[]) a.value()) {
                     b.addFloats(f);
@@ -388,14 +430,16 @@ public final class ModelWriter {
                 b.setType(AttributeProto.AttributeType.STRINGS);
             }
             case TENSORS -> {
+                nested = AttributeProto.TENSORS_FIELD_NUMBER;
                 for (Tensor t : (List<Tensor>) a.value()) {
-                    b.addTensors(inlineTensor("", t));
+                    values.add(inlineTensor("", t));
                 }
                 b.setType(AttributeProto.AttributeType.TENSORS);
             }
             case GRAPHS -> {
+                nested = AttributeProto.GRAPHS_FIELD_NUMBER;
                 for (Graph g : (List<Graph>) a.value()) {
-                    b.addGraphs(graph(g));
+                    values.add(graph(g));
                 }
                 b.setType(AttributeProto.AttributeType.GRAPHS);
             }
@@ -407,31 +451,57 @@ public final class ModelWriter {
         if (!a.refAttrName().isEmpty()) {
             b.setRefAttrName(a.refAttrName());
         }
-        return b.build();
+        AttributeProto scalars = b.build();
+        if (nested == 0) {
+            return List.of(ProtoPiece.message(scalars));
+        }
+        List<ProtoPiece> parts = new ArrayList<>();
+        parts.add(ProtoPiece.message(ProtoPiece.fieldsBelow(scalars, nested)));
+        for (List<ProtoPiece> value : values) {
+            parts.add(ProtoPiece.field(nested, value));
+        }
+        parts.add(ProtoPiece.message(ProtoPiece.fieldsFrom(scalars, nested + 1)));
+        return parts;
     }
 
-    private TensorProto initializer(Value v) throws IOException {
+    /** An initializer: external reference or inline bytes; progress advances once its bytes are written. */
+    private ProtoPiece initializer(Value v) {
         Tensor t = v.constant();
         Long offset = externalOffsets.get(v);
         if (offset != null) {
-            return externalTensor(v.name(), t, offset);
+            return ProtoPiece.field(GraphProto.INITIALIZER_FIELD_NUMBER,
+                    List.of(ProtoPiece.message(externalTensor(v.name(), t, offset))));
         }
-        TensorProto p = inlineTensor(v.name(), t);
-        options.progress().advance(t.byteSize());
-        return p;
+        ProtoPiece field = ProtoPiece.field(GraphProto.INITIALIZER_FIELD_NUMBER, inlineTensor(v.name(), t));
+        return new ProtoPiece() {
+            @Override
+            public long size() {
+                return field.size();
+            }
+
+            @Override
+            public void writeTo(Sink out) throws IOException {
+                field.writeTo(out);
+                out.progress.advance(t.byteSize());
+            }
+        };
     }
 
-    /** An untouched inline tensor is written back as it was read; others get raw_data. */
-    private TensorProto inlineTensor(String name, Tensor t) {
+    /**
+     * An untouched inline tensor is written back as it was read (its raw_data aliases the mapped input and streams
+     * through protobuf's buffer); others get raw_data streamed from {@link Tensor#writeTo}.
+     */
+    private List<ProtoPiece> inlineTensor(String name, Tensor t) {
         if (t instanceof ProtoTensor pt && pt.proto().getName().equals(name)) {
-            return pt.proto();
+            return List.of(ProtoPiece.message(pt.proto()));
         }
         if (t instanceof ProtoTensor pt && t.dataType() == DataType.STRING) {
-            return pt.proto().toBuilder().setName(name).build();
+            return List.of(ProtoPiece.message(pt.proto().toBuilder().setName(name).build()));
         }
-        TensorProto.Builder b = header(name, t);
-        b.setRawData(ProtoTensor.rawBytes(t));
-        return b.build();
+        TensorProto h = header(name, t).build();
+        int raw = TensorProto.RAW_DATA_FIELD_NUMBER;
+        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(h, raw)), ProtoPiece.tensorBytes(raw, t),
+                ProtoPiece.message(ProtoPiece.fieldsFrom(h, raw + 1)));
     }
 
     private static TensorProto.Builder header(String name, Tensor t) {
