@@ -25,6 +25,7 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -42,6 +43,8 @@ public final class ModelWriter {
     private final WriteOptions options;
     private final boolean external;
     private final Path dataFile;
+    /** The data file this write produces: {@link #dataFile}, or a fresh name when that exists (see {@link #freshDataFile}). */
+    private Path writtenDataFile;
     private Path dataTemp;
     private FileChannel dataChannel;
     private long dataPosition;
@@ -104,8 +107,13 @@ public final class ModelWriter {
             if (!external && spool != null) {
                 spool.close(); // written inline: the spooled data file has no use
             }
+            WriteTargets inputs = WriteTargets.of(null, model);
+            inputs.check(out, "output");
+            TempFiles.cleanStale(out);
             if (external) {
-                checkNotOverwritingSource(model.graph());
+                inputs.check(dataFile, "external data file");
+                TempFiles.cleanStale(dataFile);
+                writtenDataFile = Files.exists(dataFile, LinkOption.NOFOLLOW_LINKS) ? freshDataFile() : dataFile;
                 List<Value> weights = externalInitializers(model.graph());
                 if (spool != null && spool.matches(dataFile, options, weights)) {
                     dataTemp = spool.adopt();
@@ -123,12 +131,16 @@ public final class ModelWriter {
             List<ProtoPiece> pieces = modelPieces(model);
             modelTemp = TempFiles.beside(out);
             writePieces(pieces, modelTemp);
+            // the pair is replaced so that a kill at any moment leaves the old pair or the new one: the new data goes
+            // under a name no existing file has, the model is renamed over the old one last, and only then does the
+            // old pair's data file go
             if (external) {
-                TempFiles.moveIntoPlace(dataTemp, dataFile);
+                TempFiles.moveIntoPlace(dataTemp, writtenDataFile);
                 dataTemp = null;
             }
             TempFiles.moveIntoPlace(modelTemp, out);
             modelTemp = null;
+            removeOldDataFiles(inputs);
             options.progress().end();
         } catch (IOException | UncheckedIOException e) {
             throw cannotWrite(e);
@@ -279,11 +291,45 @@ public final class ModelWriter {
     }
 
     private void checkNotOverwritingSource(Graph g) {
-        for (Value v : g.initializersRecursive()) {
-            if (v.constant().backingFile().map(f -> f.toAbsolutePath().normalize().equals(dataFile.normalize())).orElse(false)) {
-                throw new ModelFormatException(out, "its external data file " + dataFile.getFileName()
-                        + " is the input's own data file; choose another output name");
+        WriteTargets inputs = new WriteTargets();
+        g.initializersRecursive().forEach(v -> v.constant().backingFile().ifPresent(f -> inputs.protect(f, "the input's own data file")));
+        inputs.check(dataFile, "external data file");
+    }
+
+    /**
+     * The data file name used when {@link #dataFile} exists already (an earlier output being replaced):
+     * NAME.data becomes NAME.&lt;16 hex digits&gt;.data, so the old pair stays whole until the new model is in place.
+     */
+    private Path freshDataFile() {
+        String name = dataFile.getFileName().toString();
+        String id = String.format("%016x", new java.security.SecureRandom().nextLong());
+        String fresh = name.endsWith(".data") ? name.substring(0, name.length() - 5) + "." + id + ".data" : name + "." + id;
+        return dataFile.resolveSibling(fresh);
+    }
+
+    /** Whether {@code name} is this output's data file name or one of its fresh variants. */
+    private boolean isOwnDataFileName(String name) {
+        String stable = dataFile.getFileName().toString();
+        if (name.equals(stable)) {
+            return true;
+        }
+        String base = stable.endsWith(".data") ? stable.substring(0, stable.length() - 5) : stable;
+        String ext = stable.endsWith(".data") ? ".data" : "";
+        return name.startsWith(base + ".") && name.endsWith(ext) && name.length() == base.length() + 17 + ext.length()
+                && name.substring(base.length() + 1, base.length() + 17).matches("[0-9a-f]{16}");
+    }
+
+    /** After the new model is in place: the data files of the pair it replaced (by this output's naming rule). */
+    private void removeOldDataFiles(WriteTargets inputs) {
+        try (java.util.stream.Stream<Path> files = Files.list(out.getParent())) {
+            for (Path p : files.toList()) {
+                if (isOwnDataFileName(p.getFileName().toString()) && !p.equals(writtenDataFile)
+                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !inputs.protects(p)) {
+                    TempFiles.deleteQuietly(p);
+                }
             }
+        } catch (IOException | RuntimeException ignored) {
+            // an old data file left behind wastes space but breaks nothing: the new model does not name it
         }
     }
 
@@ -525,7 +571,7 @@ public final class ModelWriter {
     private TensorProto externalTensor(String name, Tensor t, long offset) {
         TensorProto.Builder b = header(name, t);
         b.setDataLocation(TensorProto.DataLocation.EXTERNAL);
-        b.addExternalData(entry("location", dataFile.getFileName().toString()));
+        b.addExternalData(entry("location", writtenDataFile.getFileName().toString()));
         b.addExternalData(entry("offset", Long.toString(offset)));
         b.addExternalData(entry("length", Long.toString(t.byteSize())));
         return b.build();
