@@ -5,6 +5,7 @@ import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.io.WriteTargets;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.SlancPipeline;
 import io.onnxslanc.calibrate.CalibrationException;
@@ -138,6 +139,8 @@ public final class Main implements Callable<Integer> {
         }
         Progress progress = TerminalProgress.create(quiet);
         Model model = ModelReader.read(input);
+        WriteTargets.of(input, model).check(output, "output").check(WriteOptions.defaults().dataFile(output),
+                "output's external data file").check(report, "report");
         out.println("read " + input);
         out.print(ModelSummary.describe(model));
         Reports json = new Reports();
