@@ -2,6 +2,8 @@ package io.onnxslanc.cli;
 
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.io.WriteTargets;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.samples.amplify.AmplifyOptions;
 import io.onnxslanc.samples.amplify.AmplifyReport;
@@ -55,6 +57,8 @@ final class AmplifyCommand implements Callable<Integer> {
                     "--readers must be edge-mul or weights, not '" + readers + "'");
         };
         Model model = ModelReader.read(input);
+        WriteTargets.of(input, model).check(output, "output").check(WriteOptions.defaults().dataFile(output),
+                "output's external data file").check(report, "report");
         AmplifyReport r;
         try {
             r = ResidualAmplifier.amplify(model, new AmplifyOptions(factor, how));

@@ -3,6 +3,8 @@ package io.onnxslanc.cli;
 import io.onnxslanc.samples.llama.ImportOptions;
 import io.onnxslanc.samples.llama.Llama2cImporter;
 import io.onnxslanc.samples.llama.NormStyle;
+import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.io.WriteTargets;
 import java.nio.file.Path;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -40,6 +42,8 @@ final class ImportLlama2cCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
+        WriteTargets.of(checkpoint, null).check(out, "output").check(WriteOptions.defaults().dataFile(out),
+                "output's external data file");
         NormStyle style = NormStyle.parse(norm);
         ImportOptions opts = ImportOptions.defaults().withNormStyle(style).withPastKeyValues(past);
         if (merged) Llama2cImporter.importMergedDecoder(checkpoint, opts, out, externalData);

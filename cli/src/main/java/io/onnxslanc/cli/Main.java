@@ -5,6 +5,7 @@ import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.Progress;
 import io.onnxslanc.io.WriteOptions;
+import io.onnxslanc.io.WriteTargets;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.SlancPipeline;
 import io.onnxslanc.ToolInfo;
@@ -54,6 +55,9 @@ public final class Main implements Callable<Integer> {
 
     @Option(names = "--inline", description = "write all weights inside OUT (fails over 2 GiB)")
     boolean inline;
+
+    @Option(names = Failures.DEBUG, description = "print the stack trace of a failure (every command accepts it)")
+    boolean debug;
 
     @Option(names = {"-q", "--quiet"}, description = "no progress bars")
     boolean quiet;
@@ -167,23 +171,27 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line in-process (tests use this) and returns the exit code. */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {
-        io.onnxslanc.check.ep.OrtLogging.setVerbose(false); // in-process runs (tests) start quiet
+        // --debug is taken out before parsing, so that every command accepts it anywhere (see Failures)
+        boolean debug = java.util.Arrays.asList(args).contains(Failures.DEBUG);
+        String[] rest = java.util.Arrays.stream(args).filter(a -> !a.equals(Failures.DEBUG)).toArray(String[]::new);
+        io.onnxslanc.check.ep.OrtLogging.setVerbose(debug); // ONNX Runtime's own log lines only with --debug
         CommandLine cl = new CommandLine(new Main());
         cl.setOut(out);
         cl.setErr(err);
-        cl.setExecutionExceptionHandler((ex, line, parsed) -> {
-            err.println("error: " + oneLine(ex));
-            return 1;
-        });
-        int code = cl.execute(args);
+        cl.setExecutionExceptionHandler((ex, line, parsed) -> Failures.report(ex, parsed, debug, err));
+        int code;
+        try {
+            code = cl.execute(rest);
+        } catch (Throwable t) { // Errors (heap, stack) pass picocli's handler: the same one line for them
+            code = Failures.report(t, cl.getParseResult(), debug, err);
+        }
         out.flush();
         err.flush();
         return code;
     }
 
     static String oneLine(Throwable ex) {
-        String m = ex.getMessage() == null ? ex.getClass().getSimpleName() : ex.getMessage();
-        return m.replace('\n', ' ');
+        return Failures.oneLine(ex);
     }
 
     @Override
@@ -192,9 +200,17 @@ public final class Main implements Callable<Integer> {
         if (input == null || output == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required parameters: IN OUT");
         }
+        if (inline && externalData) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--inline and --external-data contradict each other; choose one");
+        }
         checkPaths(input, output);
+        if (report != null) {
+            Reports.checkWritable(report); // before the model: a report that cannot be written must not leave one
+        }
         Progress progress = TerminalProgress.create(quiet);
         Model model = ModelReader.read(input);
+        WriteTargets.of(input, model).check(output, "output").check(WriteOptions.defaults().dataFile(output),
+                "output's external data file").check(report, "report");
         out.println("read " + input);
         out.print(ModelSummary.describe(model));
         Reports json = new Reports("convert");
@@ -282,7 +298,15 @@ public final class Main implements Callable<Integer> {
                 code = outcome.passed() ? 0 : Verdicts.EXIT_FAILED;
             }
             if (report != null) {
-                json.write(report);
+                try {
+                    json.write(report);
+                } catch (RuntimeException e) { // all or nothing: no model without the report that was asked for
+                    deleteQuietly(output);
+                    if (ModelWriter.writesExternalData(model, options)) {
+                        deleteQuietly(options.dataFile(output));
+                    }
+                    throw e;
+                }
                 out.println("report " + report);
             }
             return code;
@@ -363,6 +387,14 @@ public final class Main implements Callable<Integer> {
             o = o.withNodeBlockList(nodes);
         }
         return o;
+    }
+
+    private static void deleteQuietly(Path p) {
+        try {
+            Files.deleteIfExists(p);
+        } catch (java.io.IOException ignored) {
+            // already failing with the report's error
+        }
     }
 
     /** The input is never modified: refuse an output that is the input itself. */

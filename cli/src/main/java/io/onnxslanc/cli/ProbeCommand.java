@@ -8,6 +8,7 @@ import io.onnxslanc.check.probe.NormTap;
 import io.onnxslanc.check.probe.NormTaps;
 import io.onnxslanc.check.probe.ProbeReport;
 import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.WriteTargets;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,7 +47,9 @@ final class ProbeCommand implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
-        List<NormTap> taps = NormTaps.of(ModelReader.read(model));
+        io.onnxslanc.ir.Model read = ModelReader.read(model);
+        WriteTargets.of(model, read).check(json, "JSON report").check(html, "HTML chart");
+        List<NormTap> taps = NormTaps.of(read);
         if (taps.isEmpty()) {
             throw new IllegalArgumentException(model + ": no LayerNorm / RMSNorm found to probe");
         }

@@ -57,6 +57,16 @@ final class Reports {
         return section;
     }
 
+    /** Fails now, with the message {@link #write} would give, when {@code file} cannot be created. */
+    static void checkWritable(Path file) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            TempFiles.deleteQuietly(TempFiles.beside(file));
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot write report: " + e.getMessage(), e);
+        }
+    }
+
     void write(Path file) {
         try {
             Path parent = file.toAbsolutePath().getParent();

@@ -40,6 +40,7 @@ public final class ModelReader {
     private final Path file;
     private final Path baseDir;
     private final Map<Path, Long> dataFileSizes = new HashMap<>();
+    private final Map<String, Path> realDataFiles = new HashMap<>();
 
     private ModelReader(Path file) {
         this.file = file;
@@ -269,10 +270,17 @@ public final class ModelReader {
     }
 
     private Tensor tensor(TensorProto t) {
-        if (!DataType.isKnownCode(t.getDataType())) {
-            throw new ModelFormatException(file, "tensor '" + t.getName() + "' has unknown data type " + t.getDataType());
+        if (!DataType.isKnownCode(t.getDataType()) || t.getDataType() == DataType.UNDEFINED.code()) {
+            throw new ModelFormatException(file, "tensor '" + t.getName() + "' has "
+                    + (t.getDataType() == 0 ? "data type UNDEFINED" : "unknown data type " + t.getDataType()));
         }
+        DataType type = DataType.fromCode(t.getDataType());
         if (t.getDataLocation() != TensorProto.DataLocation.EXTERNAL) {
+            try {
+                TensorSizes.checkInline(t, type);
+            } catch (IllegalArgumentException e) {
+                throw new ModelFormatException(file, e.getMessage());
+            }
             return new ProtoTensor(t);
         }
         String location = null;
@@ -281,28 +289,34 @@ public final class ModelReader {
         for (StringStringEntryProto e : t.getExternalDataList()) {
             switch (e.getKey()) {
                 case "location" -> location = e.getValue();
-                case "offset" -> offset = Long.parseLong(e.getValue());
-                case "length" -> length = Long.parseLong(e.getValue());
+                case "offset" -> offset = externalNumber(t, e);
+                case "length" -> length = externalNumber(t, e);
                 default -> { /* checksum and others are not needed to read */ }
             }
         }
         if (location == null) {
             throw new ModelFormatException(file, "tensor '" + t.getName() + "' is external but names no location");
         }
-        DataType type = DataType.fromCode(t.getDataType());
+        if (type == DataType.STRING) {
+            throw new ModelFormatException(file, "string tensor '" + t.getName() + "' cannot be stored as external data");
+        }
         long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
-        long count = 1;
-        for (long d : dims) {
-            count *= d;
+        long needed;
+        try {
+            needed = TensorSizes.byteSize(type, TensorSizes.elementCount(t));
+        } catch (IllegalArgumentException e) {
+            throw new ModelFormatException(file, e.getMessage());
         }
-        if (length < 0) {
-            length = type.byteSize(count);
+        if (needed < 0) {
+            throw new ModelFormatException(file, "tensor '" + t.getName() + "' has dims " + t.getDimsList()
+                    + " whose size in bytes overflows 64 bits");
         }
-        Path data = baseDir.resolve(location).normalize();
-        if (!data.startsWith(baseDir.normalize())) {
-            throw new ModelFormatException(file, "external data location '" + location + "' of tensor '" + t.getName()
-                    + "' points outside the model's folder");
+        if (length >= 0 && length != needed) {
+            throw new ModelFormatException(file, "external tensor '" + t.getName() + "' has length " + length
+                    + " but its dims " + t.getDimsList() + " need " + needed + " bytes of " + type);
         }
+        length = needed;
+        Path data = externalFile(t.getName(), location);
         long available = dataFileSizes.computeIfAbsent(data, p -> {
             try {
                 return Files.size(p);
@@ -311,12 +325,68 @@ public final class ModelReader {
             }
         });
         if (available < 0) {
-            throw new ModelFormatException(data, "external data file of tensor '" + t.getName() + "' is missing");
+            throw new ModelFormatException(data, "external data file of tensor '" + t.getName() + "' cannot be read");
         }
-        if (offset + length > available) {
+        if (offset > available - length) { // not offset + length: that sum can wrap
             throw new ModelFormatException(data, "external data file is shorter than its offsets say: tensor '"
-                    + t.getName() + "' needs bytes " + offset + ".." + (offset + length) + " but the file has " + available);
+                    + t.getName() + "' needs " + length + " bytes from offset " + offset + " but the file has " + available);
         }
         return new ExternalTensor(data, offset, length, type, dims);
+    }
+
+    private long externalNumber(TensorProto t, StringStringEntryProto e) {
+        try {
+            long v = Long.parseLong(e.getValue());
+            if (v >= 0) {
+                return v;
+            }
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new ModelFormatException(file, "external tensor '" + t.getName() + "' has " + e.getKey() + " '"
+                + Names.printable(e.getValue()) + "', not a byte count");
+    }
+
+    /**
+     * The external data file a location names, after the rule that keeps a model from reading anything else: the
+     * location is relative, and its real path (every symbolic link resolved, in the folder part too) lies inside
+     * the real path of the model's folder and is a regular file. Checked before the file is opened, so a FIFO or
+     * device never blocks a read. One check per location.
+     */
+    private Path externalFile(String tensor, String location) {
+        Path checked = realDataFiles.get(location);
+        if (checked != null) {
+            return checked;
+        }
+        String shown = "external data location '" + Names.printable(location) + "' of tensor '" + Names.printable(tensor) + "'";
+        Path named;
+        try {
+            named = baseDir.resolve(location).normalize();
+            if (location.isEmpty() || Path.of(location).isAbsolute() || !named.startsWith(baseDir.normalize())) {
+                throw new ModelFormatException(file, shown + " points outside the model's folder");
+            }
+        } catch (java.nio.file.InvalidPathException e) {
+            throw new ModelFormatException(file, shown + " is not a valid path");
+        }
+        Path real;
+        try {
+            real = named.toRealPath();
+        } catch (IOException e) {
+            throw new ModelFormatException(named, "external data file of tensor '" + Names.printable(tensor) + "' is missing");
+        }
+        Path realBase;
+        try {
+            realBase = baseDir.toRealPath();
+        } catch (IOException e) {
+            throw new ModelFormatException(file, "cannot resolve the model's folder: " + e.getMessage());
+        }
+        if (!real.startsWith(realBase)) {
+            throw new ModelFormatException(file, shown + " resolves through a symbolic link to a file outside the model's folder");
+        }
+        if (!Files.isRegularFile(real, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+            throw new ModelFormatException(file, shown + " is not a regular file (a folder, FIFO or device)");
+        }
+        realDataFiles.put(location, real);
+        return real;
     }
 }

@@ -1,7 +1,6 @@
 package io.onnxslanc.io;
 
 import com.google.protobuf.ByteString;
-import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.InvalidProtocolBufferException;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -22,11 +21,11 @@ import io.onnxslanc.proto.Onnx.TensorShapeProto;
 import io.onnxslanc.proto.Onnx.TypeProto;
 import io.onnxslanc.proto.Onnx.ValueInfoProto;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
@@ -44,6 +43,8 @@ public final class ModelWriter {
     private final WriteOptions options;
     private final boolean external;
     private final Path dataFile;
+    /** The data file this write produces: {@link #dataFile}, or a fresh name when that exists (see {@link #freshDataFile}). */
+    private Path writtenDataFile;
     private Path dataTemp;
     private FileChannel dataChannel;
     private long dataPosition;
@@ -106,8 +107,13 @@ public final class ModelWriter {
             if (!external && spool != null) {
                 spool.close(); // written inline: the spooled data file has no use
             }
+            WriteTargets inputs = WriteTargets.of(null, model);
+            inputs.check(out, "output");
+            TempFiles.cleanStale(out);
             if (external) {
-                checkNotOverwritingSource(model.graph());
+                inputs.check(dataFile, "external data file");
+                TempFiles.cleanStale(dataFile);
+                writtenDataFile = Files.exists(dataFile, LinkOption.NOFOLLOW_LINKS) ? freshDataFile() : dataFile;
                 List<Value> weights = externalInitializers(model.graph());
                 if (spool != null && spool.matches(dataFile, options, weights)) {
                     dataTemp = spool.adopt();
@@ -122,19 +128,19 @@ public final class ModelWriter {
                     writeDataFile(weights);
                 }
             }
-            ModelProto proto = toProto(model);
+            List<ProtoPiece> pieces = modelPieces(model);
             modelTemp = TempFiles.beside(out);
-            try (OutputStream os = Files.newOutputStream(modelTemp)) {
-                CodedOutputStream cos = CodedOutputStream.newInstance(os, 1 << 16);
-                proto.writeTo(cos);
-                cos.flush();
-            }
+            writePieces(pieces, modelTemp);
+            // the pair is replaced so that a kill at any moment leaves the old pair or the new one: the new data goes
+            // under a name no existing file has, the model is renamed over the old one last, and only then does the
+            // old pair's data file go
             if (external) {
-                TempFiles.moveIntoPlace(dataTemp, dataFile);
+                TempFiles.moveIntoPlace(dataTemp, writtenDataFile);
                 dataTemp = null;
             }
             TempFiles.moveIntoPlace(modelTemp, out);
             modelTemp = null;
+            removeOldDataFiles(inputs);
             options.progress().end();
         } catch (IOException | UncheckedIOException e) {
             throw cannotWrite(e);
@@ -188,6 +194,28 @@ public final class ModelWriter {
         dataChannel.force(false);
         dataChannel.close();
         dataChannel = null;
+    }
+
+    /** Streams the model file; its size is known up front, so a tensor that wrote a wrong count is caught. */
+    private void writePieces(List<ProtoPiece> pieces, Path file) throws IOException {
+        long expected = 0;
+        for (ProtoPiece p : pieces) {
+            expected += p.size();
+        }
+        if (!external && expected > Integer.MAX_VALUE) {
+            throw new ModelFormatException(out, "the model would be " + expected
+                    + " bytes, over protobuf's 2 GiB limit; write the weights as external data");
+        }
+        try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
+            for (ProtoPiece p : pieces) {
+                p.writeTo(sink);
+            }
+            sink.coded.flush();
+            if (ch.position() != expected) {
+                throw new IOException("wrote " + ch.position() + " bytes where the framing says " + expected);
+            }
+        }
     }
 
     /** One message for every I/O failure while writing, naming the output. */
@@ -263,11 +291,45 @@ public final class ModelWriter {
     }
 
     private void checkNotOverwritingSource(Graph g) {
-        for (Value v : g.initializersRecursive()) {
-            if (v.constant().backingFile().map(f -> f.toAbsolutePath().normalize().equals(dataFile.normalize())).orElse(false)) {
-                throw new ModelFormatException(out, "its external data file " + dataFile.getFileName()
-                        + " is the input's own data file; choose another output name");
+        WriteTargets inputs = new WriteTargets();
+        g.initializersRecursive().forEach(v -> v.constant().backingFile().ifPresent(f -> inputs.protect(f, "the input's own data file")));
+        inputs.check(dataFile, "external data file");
+    }
+
+    /**
+     * The data file name used when {@link #dataFile} exists already (an earlier output being replaced):
+     * NAME.data becomes NAME.&lt;16 hex digits&gt;.data, so the old pair stays whole until the new model is in place.
+     */
+    private Path freshDataFile() {
+        String name = dataFile.getFileName().toString();
+        String id = String.format("%016x", new java.security.SecureRandom().nextLong());
+        String fresh = name.endsWith(".data") ? name.substring(0, name.length() - 5) + "." + id + ".data" : name + "." + id;
+        return dataFile.resolveSibling(fresh);
+    }
+
+    /** Whether {@code name} is this output's data file name or one of its fresh variants. */
+    private boolean isOwnDataFileName(String name) {
+        String stable = dataFile.getFileName().toString();
+        if (name.equals(stable)) {
+            return true;
+        }
+        String base = stable.endsWith(".data") ? stable.substring(0, stable.length() - 5) : stable;
+        String ext = stable.endsWith(".data") ? ".data" : "";
+        return name.startsWith(base + ".") && name.endsWith(ext) && name.length() == base.length() + 17 + ext.length()
+                && name.substring(base.length() + 1, base.length() + 17).matches("[0-9a-f]{16}");
+    }
+
+    /** After the new model is in place: the data files of the pair it replaced (by this output's naming rule). */
+    private void removeOldDataFiles(WriteTargets inputs) {
+        try (java.util.stream.Stream<Path> files = Files.list(out.getParent())) {
+            for (Path p : files.toList()) {
+                if (isOwnDataFileName(p.getFileName().toString()) && !p.equals(writtenDataFile)
+                        && Files.isRegularFile(p, LinkOption.NOFOLLOW_LINKS) && !inputs.protects(p)) {
+                    TempFiles.deleteQuietly(p);
+                }
             }
+        } catch (IOException | RuntimeException ignored) {
+            // an old data file left behind wastes space but breaks nothing: the new model does not name it
         }
     }
 
@@ -281,7 +343,11 @@ public final class ModelWriter {
         }
     }
 
-    private ModelProto toProto(Model model) throws IOException {
+    /**
+     * The model as pieces whose sizes are known before anything is written (see {@link ProtoPiece}): the graph
+     * structure as small messages, every tensor's bytes streamed from its source while the file is written.
+     */
+    private List<ProtoPiece> modelPieces(Model model) throws IOException {
         ModelProto.Builder b = ModelProto.parseFrom(model.preserved()).toBuilder();
         b.setIrVersion(model.irVersion());
         Map<String, Long> original = new java.util.LinkedHashMap<>();
@@ -296,20 +362,25 @@ public final class ModelWriter {
         for (Map.Entry<String, String> e : model.metadata().entrySet()) {
             b.addMetadataProps(entry(e.getKey(), e.getValue()));
         }
-        b.setGraph(graph(model.graph()));
-        return b.build();
+        ModelProto rest = b.build();
+        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD)),
+                ProtoPiece.field(GRAPH_FIELD, graph(model.graph())),
+                ProtoPiece.message(ProtoPiece.fieldsFrom(rest, GRAPH_FIELD + 1)));
     }
 
-    private GraphProto graph(Graph g) throws IOException {
-        GraphProto preserved = GraphProto.parseFrom(g.preserved());
-        GraphProto.Builder b = GraphProto.newBuilder();
+    private static final int GRAPH_FIELD = ModelProto.GRAPH_FIELD_NUMBER;
+
+    /** GraphProto in field order: node (1), name (2), initializer (5), then everything numbered above. */
+    private List<ProtoPiece> graph(Graph g) throws IOException {
+        List<ProtoPiece> parts = new ArrayList<>();
         for (Node n : g.nodes()) {
-            b.addNode(node(n));
+            parts.add(ProtoPiece.field(GraphProto.NODE_FIELD_NUMBER, node(n)));
         }
-        b.setName(g.name());
+        parts.add(ProtoPiece.message(GraphProto.newBuilder().setName(g.name()).build()));
         for (Value v : g.initializers()) {
-            b.addInitializer(initializer(v));
+            parts.add(initializer(v));
         }
+        GraphProto.Builder b = GraphProto.newBuilder();
         if (!g.docString().isEmpty()) {
             b.setDocString(g.docString());
         }
@@ -331,44 +402,61 @@ public final class ModelWriter {
                 b.addValueInfo(valueInfo(v));
             }
         }
-        b.mergeFrom(preserved);
-        return b.build();
+        b.mergeFrom(GraphProto.parseFrom(g.preserved()));
+        parts.add(ProtoPiece.message(b.build()));
+        return parts;
     }
 
-    private NodeProto node(Node n) throws IOException {
-        NodeProto.Builder b = NodeProto.newBuilder();
+    /** NodeProto in field order: input, output, name, op_type (1-4), attribute (5), the rest. */
+    private List<ProtoPiece> node(Node n) throws IOException {
+        NodeProto.Builder low = NodeProto.newBuilder();
         for (Value v : n.inputs()) {
-            b.addInput(v == null ? "" : v.name());
+            low.addInput(v == null ? "" : v.name());
         }
         for (Value v : n.outputs()) {
-            b.addOutput(v.name());
+            low.addOutput(v.name());
         }
         if (!n.name().isEmpty()) {
-            b.setName(n.name());
+            low.setName(n.name());
         }
-        b.setOpType(n.opType());
+        low.setOpType(n.opType());
+        List<ProtoPiece> parts = new ArrayList<>();
+        parts.add(ProtoPiece.message(low.build()));
         for (Attribute a : n.attributes().values()) {
-            b.addAttribute(attribute(a));
+            parts.add(ProtoPiece.field(NodeProto.ATTRIBUTE_FIELD_NUMBER, attribute(a)));
         }
+        NodeProto.Builder high = NodeProto.newBuilder();
         if (!n.spelledDomain().isEmpty()) {
-            b.setDomain(n.spelledDomain());
+            high.setDomain(n.spelledDomain());
         }
-        b.mergeFrom(NodeProto.parseFrom(n.preserved()));
-        return b.build();
+        high.mergeFrom(NodeProto.parseFrom(n.preserved()));
+        parts.add(ProtoPiece.message(high.build()));
+        return parts;
     }
 
+    /** AttributeProto in field order; tensors and graphs inside it are pieces of their own. */
     @SuppressWarnings("unchecked")
-    private AttributeProto attribute(Attribute a) throws IOException {
+    private List<ProtoPiece> attribute(Attribute a) throws IOException {
         if (a.kind() == Attribute.Kind.OPAQUE) {
-            return AttributeProto.parseFrom((byte[]) a.value());
+            return List.of(ProtoPiece.message(AttributeProto.parseFrom((byte[]) a.value())));
         }
         AttributeProto.Builder b = AttributeProto.newBuilder().setName(a.name());
+        int nested = 0; // the field number of the tensor(s) or graph(s) this attribute holds
+        List<List<ProtoPiece>> values = new ArrayList<>();
         switch (a.kind()) {
             case FLOAT -> b.setF(a.floatValue()).setType(AttributeProto.AttributeType.FLOAT);
             case INT -> b.setI(a.intValue()).setType(AttributeProto.AttributeType.INT);
             case STRING -> b.setS(ByteString.copyFrom((byte[]) a.value())).setType(AttributeProto.AttributeType.STRING);
-            case TENSOR -> b.setT(inlineTensor("", a.tensorValue())).setType(AttributeProto.AttributeType.TENSOR);
-            case GRAPH -> b.setG(graph((Graph) a.value())).setType(AttributeProto.AttributeType.GRAPH);
+            case TENSOR -> {
+                nested = AttributeProto.T_FIELD_NUMBER;
+                values.add(inlineTensor("", a.tensorValue()));
+                b.setType(AttributeProto.AttributeType.TENSOR);
+            }
+            case GRAPH -> {
+                nested = AttributeProto.G_FIELD_NUMBER;
+                values.add(graph((Graph) a.value()));
+                b.setType(AttributeProto.AttributeType.GRAPH);
+            }
             case FLOATS -> {
                 for (float f : (float[]) a.value()) {
                     b.addFloats(f);
@@ -388,14 +476,16 @@ public final class ModelWriter {
                 b.setType(AttributeProto.AttributeType.STRINGS);
             }
             case TENSORS -> {
+                nested = AttributeProto.TENSORS_FIELD_NUMBER;
                 for (Tensor t : (List<Tensor>) a.value()) {
-                    b.addTensors(inlineTensor("", t));
+                    values.add(inlineTensor("", t));
                 }
                 b.setType(AttributeProto.AttributeType.TENSORS);
             }
             case GRAPHS -> {
+                nested = AttributeProto.GRAPHS_FIELD_NUMBER;
                 for (Graph g : (List<Graph>) a.value()) {
-                    b.addGraphs(graph(g));
+                    values.add(graph(g));
                 }
                 b.setType(AttributeProto.AttributeType.GRAPHS);
             }
@@ -407,31 +497,57 @@ public final class ModelWriter {
         if (!a.refAttrName().isEmpty()) {
             b.setRefAttrName(a.refAttrName());
         }
-        return b.build();
+        AttributeProto scalars = b.build();
+        if (nested == 0) {
+            return List.of(ProtoPiece.message(scalars));
+        }
+        List<ProtoPiece> parts = new ArrayList<>();
+        parts.add(ProtoPiece.message(ProtoPiece.fieldsBelow(scalars, nested)));
+        for (List<ProtoPiece> value : values) {
+            parts.add(ProtoPiece.field(nested, value));
+        }
+        parts.add(ProtoPiece.message(ProtoPiece.fieldsFrom(scalars, nested + 1)));
+        return parts;
     }
 
-    private TensorProto initializer(Value v) throws IOException {
+    /** An initializer: external reference or inline bytes; progress advances once its bytes are written. */
+    private ProtoPiece initializer(Value v) {
         Tensor t = v.constant();
         Long offset = externalOffsets.get(v);
         if (offset != null) {
-            return externalTensor(v.name(), t, offset);
+            return ProtoPiece.field(GraphProto.INITIALIZER_FIELD_NUMBER,
+                    List.of(ProtoPiece.message(externalTensor(v.name(), t, offset))));
         }
-        TensorProto p = inlineTensor(v.name(), t);
-        options.progress().advance(t.byteSize());
-        return p;
+        ProtoPiece field = ProtoPiece.field(GraphProto.INITIALIZER_FIELD_NUMBER, inlineTensor(v.name(), t));
+        return new ProtoPiece() {
+            @Override
+            public long size() {
+                return field.size();
+            }
+
+            @Override
+            public void writeTo(Sink out) throws IOException {
+                field.writeTo(out);
+                out.progress.advance(t.byteSize());
+            }
+        };
     }
 
-    /** An untouched inline tensor is written back as it was read; others get raw_data. */
-    private TensorProto inlineTensor(String name, Tensor t) {
+    /**
+     * An untouched inline tensor is written back as it was read (its raw_data aliases the mapped input and streams
+     * through protobuf's buffer); others get raw_data streamed from {@link Tensor#writeTo}.
+     */
+    private List<ProtoPiece> inlineTensor(String name, Tensor t) {
         if (t instanceof ProtoTensor pt && pt.proto().getName().equals(name)) {
-            return pt.proto();
+            return List.of(ProtoPiece.message(pt.proto()));
         }
         if (t instanceof ProtoTensor pt && t.dataType() == DataType.STRING) {
-            return pt.proto().toBuilder().setName(name).build();
+            return List.of(ProtoPiece.message(pt.proto().toBuilder().setName(name).build()));
         }
-        TensorProto.Builder b = header(name, t);
-        b.setRawData(ProtoTensor.rawBytes(t));
-        return b.build();
+        TensorProto h = header(name, t).build();
+        int raw = TensorProto.RAW_DATA_FIELD_NUMBER;
+        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(h, raw)), ProtoPiece.tensorBytes(raw, t),
+                ProtoPiece.message(ProtoPiece.fieldsFrom(h, raw + 1)));
     }
 
     private static TensorProto.Builder header(String name, Tensor t) {
@@ -455,7 +571,7 @@ public final class ModelWriter {
     private TensorProto externalTensor(String name, Tensor t, long offset) {
         TensorProto.Builder b = header(name, t);
         b.setDataLocation(TensorProto.DataLocation.EXTERNAL);
-        b.addExternalData(entry("location", dataFile.getFileName().toString()));
+        b.addExternalData(entry("location", writtenDataFile.getFileName().toString()));
         b.addExternalData(entry("offset", Long.toString(offset)));
         b.addExternalData(entry("length", Long.toString(t.byteSize())));
         return b.build();

@@ -1,6 +1,5 @@
 package io.onnxslanc.io;
 
-import com.google.protobuf.ByteString;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.proto.Onnx.TensorProto;
@@ -78,9 +77,5 @@ public final class ProtoTensor implements Tensor {
         }
         b.flip();
         return b;
-    }
-
-    static ByteString rawBytes(Tensor t) {
-        return ByteString.copyFrom(t.read().duplicate());
     }
 }

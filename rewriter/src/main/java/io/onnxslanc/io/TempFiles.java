@@ -29,11 +29,15 @@ public final class TempFiles {
     private TempFiles() {
     }
 
-    /** A new empty file ".NAME.RANDOM.tmp" in {@code target}'s folder (which must exist). */
+    /**
+     * A new empty file ".NAME.PID-RANDOM.tmp" in {@code target}'s folder (which must exist). The process id lets a
+     * later run tell the temps of a killed run (process gone: {@link #cleanStale}) from those of a live one.
+     */
     public static Path beside(Path target) throws IOException {
         Path dir = target.toAbsolutePath().getParent();
         for (int attempt = 0; ; attempt++) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toHexString(RANDOM.nextLong()) + ".tmp");
+            Path tmp = dir.resolve("." + target.getFileName() + "." + ProcessHandle.current().pid() + "-"
+                    + Long.toHexString(RANDOM.nextLong()) + ".tmp");
             try {
                 Path created = Files.createFile(tmp);
                 LIVE.add(created);
@@ -81,6 +85,36 @@ public final class TempFiles {
             files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException ignored) {
             // best effort
+        }
+    }
+
+    /**
+     * Deletes the temps that runs killed before they could clean up (kill -9, power loss) left beside
+     * {@code target}: names this class gives, whose process no longer exists. Temps of live runs are kept.
+     */
+    public static void cleanStale(Path target) {
+        Path dir = target.toAbsolutePath().getParent();
+        String prefix = "." + target.getFileName() + ".";
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.toList()) {
+                String n = p.getFileName().toString();
+                if (!n.startsWith(prefix) || !n.endsWith(".tmp")) {
+                    continue;
+                }
+                String id = n.substring(prefix.length(), n.length() - 4);
+                int dash = id.indexOf('-');
+                if (dash <= 0 || dash > 18 || !id.substring(0, dash).chars().allMatch(Character::isDigit)
+                        || !id.substring(dash + 1).matches("[0-9a-f]{1,16}")) {
+                    continue;
+                }
+                long pid = Long.parseLong(id.substring(0, dash));
+                if (pid != ProcessHandle.current().pid() && ProcessHandle.of(pid).isEmpty()
+                        && Files.isRegularFile(p, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
+                    deleteQuietly(p);
+                }
+            }
+        } catch (IOException | RuntimeException ignored) {
+            // best effort: stale temps are hidden files, harmless until the next run
         }
     }
 

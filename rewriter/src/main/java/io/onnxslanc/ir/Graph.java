@@ -233,8 +233,13 @@ public final class Graph {
                 throw new IllegalStateException("cannot remove " + n + ": output " + out.name() + " is still used");
             }
         }
-        n.detachInputs();
+        detach(n);
         nodes.remove(n);
+    }
+
+    /** Everything {@link #removeNode} does except taking {@code n} out of the node list. */
+    private void detach(Node n) {
+        n.detachInputs();
         for (Value out : n.outputs()) {
             if (!out.name().isEmpty()) {
                 valuesByName.remove(out.name());
@@ -333,19 +338,38 @@ public final class Graph {
 
     /** Removes nodes and initializers that no graph output needs. Returns how many nodes were removed. */
     public int cleanup() {
-        int removed = 0;
-        boolean changed = true;
-        while (changed) {
-            changed = false;
-            for (int i = nodes.size() - 1; i >= 0; i--) {
-                Node n = nodes.get(i);
-                boolean dead = n.outputs().stream().allMatch(o -> o.uses().isEmpty() && !o.isGraphOutput());
-                if (dead) {
-                    removeNode(n);
-                    removed++;
-                    changed = true;
+        // a worklist, not repeated sweeps: removing a node can only make its producers dead, so each node is looked
+        // at once plus once per removed consumer (a sweep per wave of removals, each shifting an ArrayList, was
+        // quadratic on 100k-node graphs)
+        Set<Node> here = Collections.newSetFromMap(new IdentityHashMap<>());
+        here.addAll(nodes);
+        Set<Node> gone = Collections.newSetFromMap(new IdentityHashMap<>());
+        java.util.ArrayDeque<Node> work = new java.util.ArrayDeque<>();
+        for (int i = 0; i < nodes.size(); i++) {
+            work.push(nodes.get(i)); // popped last first: consumers before their producers, as the sweep went
+        }
+        while (!work.isEmpty()) {
+            Node n = work.pop();
+            if (gone.contains(n) || !n.outputs().stream().allMatch(o -> o.uses().isEmpty() && !o.isGraphOutput())) {
+                continue;
+            }
+            List<Node> producers = new ArrayList<>();
+            for (Value in : n.inputs()) {
+                if (in != null && in.producer() != null && here.contains(in.producer())) {
+                    producers.add(in.producer());
                 }
             }
+            detach(n);
+            gone.add(n);
+            for (Node p : producers) {
+                if (!gone.contains(p)) {
+                    work.push(p);
+                }
+            }
+        }
+        int removed = gone.size();
+        if (removed > 0) {
+            nodes.removeIf(gone::contains);
         }
         for (Value init : new ArrayList<>(initializers)) {
             if (init.uses().isEmpty() && !init.isGraphOutput() && !inputs.contains(init)) {
@@ -368,10 +392,22 @@ public final class Graph {
         Set<Value> defined = Collections.newSetFromMap(new IdentityHashMap<>());
         defined.addAll(inputs);
         defined.addAll(initializers);
-        verify(defined);
+        verify(defined, new IdentityHashMap<>());
     }
 
-    private void verify(Set<Value> outerDefined) {
+    /**
+     * Whether {@code v}'s use list has input {@code index} of {@code n}. A value with many uses (a shared scale
+     * read by every block) gets a hash set, built once per verify: scanning its list per use was quadratic.
+     */
+    private static boolean hasUse(Value v, Node n, int index, Map<Value, Set<Value.Use>> bigUseLists) {
+        List<Value.Use> uses = v.uses();
+        if (uses.size() <= 8) {
+            return uses.stream().anyMatch(u -> u.node() == n && u.index() == index);
+        }
+        return bigUseLists.computeIfAbsent(v, k -> new java.util.HashSet<>(k.uses())).contains(new Value.Use(n, index));
+    }
+
+    private void verify(Set<Value> outerDefined, Map<Value, Set<Value.Use>> bigUseLists) {
         Set<Value> defined = Collections.newSetFromMap(new IdentityHashMap<>());
         defined.addAll(outerDefined);
         defined.addAll(inputs);
@@ -385,13 +421,12 @@ public final class Graph {
                 if (!defined.contains(v)) {
                     throw new IllegalStateException("node " + n + " uses " + v.name() + " before it is defined");
                 }
-                final int idx = i;
-                if (v.uses().stream().noneMatch(u -> u.node() == n && u.index() == idx)) {
+                if (!hasUse(v, n, i, bigUseLists)) {
                     throw new IllegalStateException("use list of " + v.name() + " misses " + n + " input " + i);
                 }
             }
             for (Graph g : n.subgraphs()) {
-                g.verify(defined);
+                g.verify(defined, bigUseLists);
             }
             defined.addAll(n.outputs());
         }

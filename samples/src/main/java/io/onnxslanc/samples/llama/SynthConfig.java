@@ -41,7 +41,10 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
      * classifier. "tiny-massive": the same with 2 massive channels (x100). "llama2-7b": Llama-2-7B's
      * shape (32 layers, hidden 4096, ffn 11008, 32 heads, 32 kv heads, vocab 32000, 4096 positions,
      * separate classifier; 6.7e9 parameters, 27 GB in float32) with massive channels 1415 and 2533
-     * (x100), the channels where Llama-2-7B has them.
+     * (x100), the channels where Llama-2-7B has them. "tinyllama-1.1b": TinyLlama-1.1B's shape (22 layers, hidden
+     * 2048, ffn 5632, 32 heads, 4 kv heads, vocab 32000, 2048 positions) with the classifier tied to the embedding:
+     * 1.03e9 parameters, 4.1 GB in float32, and 2.07 GB in float16, just inside the inline limit, so the converted
+     * model is one .onnx file (the case where a writer that builds the protobuf in memory needs over 2 GB of heap).
      */
     public static SynthConfig preset(String name) {
         ImportOptions opts = ImportOptions.defaults();
@@ -52,7 +55,10 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
                     opts, 42, 0.02f, 0.05f, new int[] {7, 42}, 100f);
             case "llama2-7b" -> new SynthConfig("llama2-7b", new LlamaConfig(4096, 11008, 32, 32, 32, 32000, 4096, false),
                     opts, 42, 0.02f, 0.05f, new int[] {1415, 2533}, 100f);
-            default -> throw new IllegalArgumentException("unknown synthetic Llama preset '" + name + "' (tiny, tiny-massive, llama2-7b)");
+            case "tinyllama-1.1b" -> new SynthConfig("tinyllama-1.1b", new LlamaConfig(2048, 5632, 22, 32, 4, 32000, 2048, true),
+                    opts, 42, 0.02f, 0.05f, new int[0], 1f);
+            default -> throw new IllegalArgumentException("unknown synthetic Llama preset '" + name
+                    + "' (tiny, tiny-massive, tinyllama-1.1b, llama2-7b)");
         };
     }
 
