@@ -9,6 +9,16 @@ import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.check.perplexity.Perplexity;
+import io.onnxslanc.check.perplexity.PerplexityOptions;
+import io.onnxslanc.check.perplexity.PerplexityResult;
+import io.onnxslanc.check.perplexity.WindowProtocol;
+import io.onnxslanc.check.tokenize.Llama2cTokenizer;
+import io.onnxslanc.check.tokenize.Utf8Text;
+import io.onnxslanc.convert.Fp16Converter;
+import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;
@@ -22,6 +32,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.OptionalInt;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -34,6 +45,7 @@ import org.junit.jupiter.params.provider.EnumSource;
  * weights were dequantized; SLaNC leaves the quantized model's outputs unchanged.
  */
 class QuantizedStoriesTest {
+    private static final int POSITIONS = 512;
     private static final Path DIR = Path.of("target", "integration", "stories260k-quant");
     private static Path original;
 
@@ -94,5 +106,68 @@ class QuantizedStoriesTest {
         double slancErr = OrtModels.worstRelativeError(OrtModels.run(quantized, in), OrtModels.run(calibrated, in), f + " SLaNC");
         assertTrue(slancErr < 1e-5, f + ": SLaNC changed the FP32 outputs by " + slancErr);
         assertNotNull(rq.norms().get(0));
+    }
+
+    /** Reads {@code in}, optionally calibrates, converts to FP16, checks the weights stayed quantized, writes. */
+    private static Path fp16(Path in, boolean slanc, QuantFormat f) {
+        Model m = ModelReader.read(in);
+        if (slanc) {
+            Slanc.calibrate(m, SlancOptions.defaults());
+        }
+        Fp16Converter.convert(m, Fp16Options.defaults());
+        long quantized = m.graph().initializers().stream().filter(v -> switch (v.constant().dataType()) {
+            case UINT8, INT8, INT4, UINT4 -> true;
+            default -> false;
+        }).count();
+        assertTrue(quantized >= 35, in + ": quantized weights kept quantized after FP16 conversion: " + quantized);
+        java.util.Map<String, Long> scaleTypes = new java.util.TreeMap<>();
+        m.graph().initializers().stream().filter(v -> v.name().contains("_scale"))
+                .forEach(v -> scaleTypes.merge(v.constant().dataType().toString(), 1L, Long::sum));
+        System.out.printf("%s FP16: ops %s, scales %s%n", in.getFileName(), m.graph().opTypeCounts(), scaleTypes);
+        // MatMulNBits: T1 = float16 takes the scales; DequantizeLinear: float16 scales from opset 19 (the opset-21
+        // formats), float32 below (the opset-17 int8 model keeps them and casts the dequantized weight)
+        String weightScales = f == QuantFormat.DQ_INT8_PER_CHANNEL ? "FLOAT" : "FLOAT16";
+        assertEquals(35L, scaleTypes.get(weightScales), f + ": weight scales " + scaleTypes);
+        Path out = in.resolveSibling(in.getFileName().toString().replace(".onnx", (slanc ? ".slanc" : "") + ".fp16.onnx"));
+        ModelWriter.write(m, out);
+        return out;
+    }
+
+    private static double perplexity(Path model) throws Exception {
+        try (Perplexity ppl = Perplexity.open(ModelSource.file(model), SessionFactory.cpu())) {
+            PerplexityResult r = ppl.evaluate(tokens(), OptionalInt.of(Llama2cTokenizer.BOS),
+                    WindowProtocol.nonOverlapping(POSITIONS - 1), PerplexityOptions.defaults().withMaxTokens(POSITIONS - 1));
+            assertEquals(POSITIONS - 1, r.tokensScored());
+            return r.perplexity();
+        }
+    }
+
+    private static int[] tokens;
+
+    private static int[] tokens() throws IOException {
+        if (tokens == null) {
+            try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
+                tokens = tok.encode(Utf8Text.read(DataDir.tinyStoriesVal()));
+            }
+        }
+        return tokens;
+    }
+
+    /**
+     * Quantized + FP16 and quantized + SLaNC + FP16 both load and run in ONNX Runtime, and their perplexities (first
+     * 512 positions of tinystories-val, the CLI's {@code perplexity --window 512 --max-tokens 512} protocol) agree
+     * within 0.5%; both stay within 0.5% of the quantized FP32 model.
+     */
+    @ParameterizedTest
+    @EnumSource(QuantFormat.class)
+    void quantizedFp16PerplexityMatches(QuantFormat f) throws Exception {
+        Path quantized = variant(f, false);
+        double base = perplexity(quantized);
+        double plain = perplexity(fp16(quantized, false, f));
+        double calibrated = perplexity(fp16(quantized, true, f));
+        System.out.printf("stories260K %s perplexity (512 positions): quantized FP32 %.5f, + FP16 %.5f, + SLaNC + FP16 %.5f "
+                + "(%+.4f%% vs FP16)%n", f, base, plain, calibrated, 100 * (calibrated / plain - 1));
+        assertTrue(Math.abs(calibrated / plain - 1) <= 0.005, "SLaNC + FP16 " + calibrated + " vs FP16 " + plain);
+        assertTrue(Math.abs(calibrated / base - 1) <= 0.005, "SLaNC + FP16 " + calibrated + " vs FP32 " + base);
     }
 }
