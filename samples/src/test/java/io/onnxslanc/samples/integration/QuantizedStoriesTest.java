@@ -121,7 +121,7 @@ class QuantizedStoriesTest {
         }).count();
         assertTrue(quantized >= 35, in + ": quantized weights kept quantized after FP16 conversion: " + quantized);
         java.util.Map<String, Long> scaleTypes = new java.util.TreeMap<>();
-        m.graph().initializers().stream().filter(v -> v.name().contains("_scale"))
+        m.graph().initializers().stream().filter(v -> v.name().contains(".weight_scale"))
                 .forEach(v -> scaleTypes.merge(v.constant().dataType().toString(), 1L, Long::sum));
         System.out.printf("%s FP16: ops %s, scales %s%n", in.getFileName(), m.graph().opTypeCounts(), scaleTypes);
         // MatMulNBits: T1 = float16 takes the scales; DequantizeLinear: float16 scales from opset 19 (the opset-21
