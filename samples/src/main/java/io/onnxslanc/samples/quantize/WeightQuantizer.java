@@ -38,6 +38,9 @@ public final class WeightQuantizer {
         if (format.nBits()) {
             m.opsets().putIfAbsent(MS, 1L);
         }
+        if (format == QuantFormat.DQ_INT8_PER_CHANNEL && !dequantizedFloat && m.opset("") < 13) {
+            throw new IllegalArgumentException("per-axis DequantizeLinear needs opset 13; the model has opset " + m.opset(""));
+        }
         for (Node mm : new ArrayList<>(g.nodes())) {
             if (!mm.is("MatMul") || mm.input(0) == null || Constants.tensor(mm.input(0)) != null) {
                 continue;
