@@ -41,7 +41,8 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
      * classifier. "tiny-massive": the same with 2 massive channels (x100). "llama2-7b": Llama-2-7B's
      * shape (32 layers, hidden 4096, ffn 11008, 32 heads, 32 kv heads, vocab 32000, 4096 positions,
      * separate classifier; 6.7e9 parameters, 27 GB in float32) with massive channels 1415 and 2533
-     * (x100), the channels where Llama-2-7B has them.
+     * (x100), the channels where Llama-2-7B has them. "tiny-int4" and "llama2-7b-int4": the same with every
+     * linear weight quantized to 4 bits (com.microsoft MatMulNBits, block 32, zero points; 7B: ~3.9 GB).
      */
     public static SynthConfig preset(String name) {
         ImportOptions opts = ImportOptions.defaults();
@@ -52,8 +53,21 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
                     opts, 42, 0.02f, 0.05f, new int[] {7, 42}, 100f);
             case "llama2-7b" -> new SynthConfig("llama2-7b", new LlamaConfig(4096, 11008, 32, 32, 32, 32000, 4096, false),
                     opts, 42, 0.02f, 0.05f, new int[] {1415, 2533}, 100f);
-            default -> throw new IllegalArgumentException("unknown synthetic Llama preset '" + name + "' (tiny, tiny-massive, llama2-7b)");
+            // the same shapes with int4 linear weights (MatMulNBits, block 32): see SyntheticLlama.write
+            case "tiny-int4" -> preset("tiny").renamed("tiny-int4");
+            case "llama2-7b-int4" -> preset("llama2-7b").renamed("llama2-7b-int4");
+            default -> throw new IllegalArgumentException("unknown synthetic Llama preset '" + name
+                    + "' (tiny, tiny-massive, llama2-7b, tiny-int4, llama2-7b-int4)");
         };
+    }
+
+    private SynthConfig renamed(String p) {
+        return new SynthConfig(p, llama, graph, seed, linearStd, gainStd, massiveChannels, massiveScale);
+    }
+
+    /** Int4 presets write their linear weights as MatMulNBits (4 bits, block 32, zero points). */
+    public boolean int4() {
+        return preset.endsWith("-int4");
     }
 
     public SynthConfig withGraph(ImportOptions g) {
