@@ -16,7 +16,7 @@ final class SynthCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "OUT")
     Path out;
 
-    @Option(names = "--preset", defaultValue = "tiny", description = "tiny, tiny-massive, tinyllama-1.1b (4.4 GB) or llama2-7b (27 GB)")
+    @Option(names = "--preset", defaultValue = "tiny", description = "tiny, tiny-massive, tinyllama-1.1b (4.4 GB), llama2-7b (27 GB), tiny-int4 or llama2-7b-int4 (~3.9 GB; int4 MatMulNBits weights)")
     String preset;
 
     @Option(names = "--norm", defaultValue = "decomposed", description = "decomposed, decomposed-cast or fused")
@@ -35,7 +35,7 @@ final class SynthCommand implements Callable<Integer> {
         if (seed != null) {
             cfg = cfg.withSeed(seed);
         }
-        boolean external = externalData || preset.equals("llama2-7b") || preset.equals("tinyllama-1.1b");
+        boolean external = externalData || preset.equals("llama2-7b") || preset.equals("tinyllama-1.1b") || cfg.int4();
         SyntheticLlama.write(out, cfg, external);
         System.out.println("wrote synthetic " + preset + " model " + out + (external ? " (+ " + out.getFileName() + ".data)" : ""));
         return 0;

@@ -95,10 +95,11 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param epsilonBefore      epsilon as found
      * @param epsilonAfter       epsilon as written (epsilon / s^2)
      * @param warnings           problems with this norm
+     * @param dequantized        quantized weights the formula read, by name: how they were dequantized (empty when none)
      */
     @JsonPropertyOrder({"name", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
-            "epsilon_after", "warnings"})
+            "epsilon_after", "warnings", "dequantized"})
     public record Norm(@JsonProperty("name") String name,
                        @JsonProperty("kind") String kind,
                        @JsonProperty("gain") String gain,
@@ -119,12 +120,15 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                        @JsonProperty("reason") String reason,
                        @JsonProperty("epsilon_before") double epsilonBefore,
                        @JsonProperty("epsilon_after") double epsilonAfter,
-                       @JsonProperty("warnings") List<String> warnings) {
+                       @JsonProperty("warnings") List<String> warnings,
+                       @JsonProperty("dequantized") @com.fasterxml.jackson.annotation.JsonInclude(
+                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY) Map<String, String> dequantized) {
 
         public Norm {
             weights = List.copyOf(weights);
             weightRoles = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(weightRoles));
             warnings = List.copyOf(warnings);
+            dequantized = dequantized == null ? Map.of() : java.util.Collections.unmodifiableMap(new LinkedHashMap<>(dequantized));
         }
 
         /** A first norm left at the paper's s = 1. */
@@ -139,11 +143,15 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             NormBlock b = c.block();
             List<String> weights = new ArrayList<>();
             Map<String, String> roles = new LinkedHashMap<>();
+            Map<String, String> dequantized = new LinkedHashMap<>();
             b.weights().forEach((role, w) -> {
                 if (!weights.contains(w.name())) {
                     weights.add(w.name());
                 }
                 roles.put(role.label(), w.name() + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : ""));
+                if (w.tensor() instanceof QuantizedWeight q) {
+                    dequantized.put(w.name(), q.how());
+                }
             });
             ScaleResult r = c.result();
             boolean attention = b.formula().hasAttention();
@@ -161,7 +169,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
                     attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
-                    epsilonBefore, epsilonAfter, warnings);
+                    epsilonBefore, epsilonAfter, warnings, dequantized);
         }
     }
 

@@ -18,6 +18,10 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
         if (n == null) {
             return Found.fail("no producer");
         }
+        Found<LinearLayer> quantized = QuantizedLinear.of(n); // MatMulNBits, dynamic MatMulInteger
+        if (quantized != null) {
+            return quantized;
+        }
         boolean matMul = n.is("MatMul");
         boolean gemm = n.is("Gemm");
         if (!matMul && !gemm) {
@@ -107,6 +111,14 @@ record LinearLayer(Node node, Value input, WeightRef weight) {
                 Node p = cur.producer();
                 if (p == null) {
                     return Found.fail("operand '" + cur.name() + "' is not a constant weight");
+                }
+                if (p.is("DequantizeLinear")) { // a quantized weight, read dequantized (QuantizedLinear)
+                    Found<QuantizedWeight> q = QuantizedLinear.dequantizeLinear(p);
+                    if (!q.ok() || dims != null && !java.util.Arrays.equals(dims, q.value().dims())) {
+                        return Found.fail(q.ok() ? "Reshape after DequantizeLinear '" + p.name() + "' is not read" : q.reason());
+                    }
+                    long[] qd = q.value().dims();
+                    return Found.of(new StoredWeight(p.input(0).name(), q.value(), (int) qd[0], (int) qd[1], transposed));
                 }
                 if (p.is("Identity") || p.is("Cast")) {
                     cur = p.input(0);

@@ -71,6 +71,9 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
      * so that walking over a large model keeps only one block's weights resident.
      */
     public Loaded load() {
+        if (tensor instanceof QuantizedWeight q) {
+            return QuantizedLoad.load(this, q);
+        }
         MatrixView.ElementType type = elementType(tensor.dataType());
         if (type == null) {
             throw new IllegalStateException("weight '" + name + "' is " + tensor.dataType() + ", not a float type");
@@ -113,10 +116,18 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
     public static final class Loaded implements AutoCloseable {
         private final MatrixView view;
         private ByteBuffer mapped;
+        private AutoCloseable other; // regions of a quantized weight
 
         Loaded(MatrixView view, ByteBuffer mapped) {
             this.view = view;
             this.mapped = mapped;
+        }
+
+        /** A view holding other resources than one mapped buffer (the regions of a quantized weight). */
+        static Loaded holding(MatrixView view, AutoCloseable regions) {
+            Loaded l = new Loaded(view, (ByteBuffer) null);
+            l.other = regions;
+            return l;
         }
 
         public MatrixView view() {
@@ -128,6 +139,15 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
             if (mapped != null) {
                 MappedRegions.release(mapped);
                 mapped = null;
+            }
+            if (other != null) {
+                try {
+                    other.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException(e);
+                } finally {
+                    other = null;
+                }
             }
         }
     }

@@ -26,8 +26,9 @@ final class OpRules {
             "DynamicQuantizeMatMul", "DynamicQuantizeLSTM", "MatMulIntegerToFloat");
 
     /**
-     * QuantizeLinear / DequantizeLinear take a float16 scale only from opset 19 on; we keep them in
-     * float32 at every opset (cheap ops, scales keep their precision) and cast around them.
+     * QuantizeLinear / DequantizeLinear take a float16 scale only from opset 19 on: below that they stay float32 and
+     * are cast around; from 19 their scales (and so their float operand / output) convert like any other tensor, so a
+     * quantized weight stays quantized and its DequantizeLinear feeds the FP16 MatMul directly.
      */
     private static final Set<String> QDQ = Set.of("QuantizeLinear", "DequantizeLinear");
 
@@ -59,7 +60,7 @@ final class OpRules {
             return false;
         }
         String op = n.opType();
-        return FLOAT32_ONLY.contains(op) || QDQ.contains(op) || op.startsWith("QLinear")
+        return FLOAT32_ONLY.contains(op) || QDQ.contains(op) && (opset < 19 || !isDefaultDomain(n)) || op.startsWith("QLinear")
                 || (op.equals("CumSum") && opset < 14);
     }
 

@@ -65,16 +65,23 @@ public final class MatrixView implements BlockSource {
     private final ElementType type;
     private final FloatBuffer floats; // FLOAT32 storage, else null
     private final ShortBuffer shorts; // FLOAT16 / BFLOAT16 storage, else null
+    private final DecodedLines decoded; // quantized storage dequantized on the fly (presented as FLOAT32), else null
     private final int storedRows;
     private final int storedCols;
     private final boolean transposed;
 
     private MatrixView(String name, ElementType type, FloatBuffer floats, ShortBuffer shorts,
                        int storedRows, int storedCols, boolean transposed) {
+        this(name, type, floats, shorts, null, storedRows, storedCols, transposed);
+    }
+
+    private MatrixView(String name, ElementType type, FloatBuffer floats, ShortBuffer shorts, DecodedLines decoded,
+                       int storedRows, int storedCols, boolean transposed) {
         this.name = name;
         this.type = type;
         this.floats = floats;
         this.shorts = shorts;
+        this.decoded = decoded;
         this.storedRows = storedRows;
         this.storedCols = storedCols;
         this.transposed = transposed;
@@ -117,6 +124,19 @@ public final class MatrixView implements BlockSource {
         return of(name, bytes, ElementType.FLOAT32, rows, cols);
     }
 
+    /**
+     * A view over {@code rows x cols} stored elements that {@code lines} decodes on request (quantized weights):
+     * the kernels read it in runs like float32 storage, so no dequantized copy of the whole matrix exists.
+     */
+    public static MatrixView ofDecoded(String name, DecodedLines lines, int rows, int cols) {
+        Objects.requireNonNull(name, "name");
+        Objects.requireNonNull(lines, "lines");
+        if (rows <= 0 || cols <= 0) {
+            throw new IllegalArgumentException("weight '" + name + "': shape must be positive, got [" + rows + " x " + cols + "]");
+        }
+        return new MatrixView(name, ElementType.FLOAT32, null, null, lines, rows, cols, false);
+    }
+
     @Override
     public String name() {
         return name;
@@ -144,7 +164,7 @@ public final class MatrixView implements BlockSource {
 
     /** The same storage seen as the transpose; no copy. */
     public MatrixView transposed() {
-        return new MatrixView(name, type, floats, shorts, storedRows, storedCols, !transposed);
+        return new MatrixView(name, type, floats, shorts, decoded, storedRows, storedCols, !transposed);
     }
 
     /** Element (r, c) of the math layout, decoded to float precision (exact for all three types); no NaN check. */
@@ -253,6 +273,11 @@ public final class MatrixView implements BlockSource {
     }
 
     private float decode(int index) {
+        if (decoded != null) {
+            float[] one = new float[1];
+            decoded.read(index, 1, one, 0);
+            return one[0];
+        }
         return switch (type) {
             case FLOAT32 -> floats.get(index);
             case FLOAT16 -> FloatBits.halfToFloat(shorts.get(index));
@@ -275,6 +300,10 @@ public final class MatrixView implements BlockSource {
      * {@link #checkFinite()}.
      */
     void readStoredFloats(int storedIndex, int len, float[] dst, int off) {
+        if (decoded != null) {
+            decoded.read(storedIndex, len, dst, off);
+            return;
+        }
         if (type == ElementType.FLOAT32) {
             floats.get(storedIndex, dst, off, len);
             return;
@@ -314,6 +343,6 @@ public final class MatrixView implements BlockSource {
 
     @Override
     public String toString() {
-        return "MatrixView[" + name + ", " + rows() + " x " + cols() + ", " + type + (transposed ? ", transposed" : "") + "]";
+        return "MatrixView[" + name + ", " + rows() + " x " + cols() + ", " + (decoded != null ? "decoded" : type) + (transposed ? ", transposed" : "") + "]";
     }
 }

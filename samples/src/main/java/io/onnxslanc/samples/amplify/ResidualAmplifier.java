@@ -242,7 +242,10 @@ public final class ResidualAmplifier {
                     + role.label() + " '" + w.name() + "' was not found behind its residual sum");
         }
         Node lin = writer.linear();
-        Value scaled = ScaledConstants.replace(graph, lin, 1, c, role.label());
+        Value scaled = QuantizedWriters.scale(graph, lin, c, role.label());
+        if (scaled == null) {
+            scaled = ScaledConstants.replace(graph, lin, 1, c, role.label());
+        }
         writersUp.add(w.name() + " -> " + scaled.name());
         if (lin.is("Gemm") && lin.input(2) != null) {
             biasesUp.add(ScaledConstants.replace(graph, lin, 2, c, "bias").name());
@@ -270,7 +273,7 @@ public final class ResidualAmplifier {
             if (p == null) {
                 return null;
             }
-            if (p.is("MatMul") || p.is("Gemm")) {
+            if (p.is("MatMul") || p.is("Gemm") || QuantizedWriters.isMatMulNBits(p)) {
                 return weight.equals(weightRoot(p)) ? new Writer(p, biasAdd, biasIndex) : null;
             }
             if (p.isOneOf(LAYOUT)) {
@@ -288,7 +291,8 @@ public final class ResidualAmplifier {
 
     /** Name of the constant behind a linear layer's weight operand (through layout ops), or null. */
     private static String weightRoot(Node linear) {
-        Value cur = linear.input(1);
+        Node dq = QuantizedWriters.dequantizer(linear);
+        Value cur = dq != null ? dq.input(0) : linear.input(1);
         for (int guard = 0; guard < 8 && cur != null; guard++) {
             if (isConstant(cur)) {
                 return cur.name();

@@ -55,6 +55,21 @@ final class ExternalDataWriter implements InitializerStore, Closeable {
                 .build();
     }
 
+    /** Appends raw little-endian bytes as a tensor of {@code dataType} (quantized weights). */
+    TensorProto addBytes(String name, int dataType, long[] dims, java.nio.ByteBuffer bytes) throws IOException {
+        long start = (position + ALIGNMENT - 1) / ALIGNMENT * ALIGNMENT;
+        position = start;
+        long length = bytes.remaining();
+        while (bytes.hasRemaining()) position += out.write(bytes, position);
+        TensorProto.Builder t = TensorProto.newBuilder().setName(name).setDataType(dataType);
+        for (long d : dims) t.addDims(d);
+        return t.setDataLocation(TensorProto.DataLocation.EXTERNAL)
+                .addExternalData(entry("location", location))
+                .addExternalData(entry("offset", Long.toString(start)))
+                .addExternalData(entry("length", Long.toString(length)))
+                .build();
+    }
+
     private void write(FloatBuffer chunk) throws IOException {
         while (chunk.hasRemaining()) {
             staging.clear();

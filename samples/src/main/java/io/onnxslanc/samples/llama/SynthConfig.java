@@ -44,7 +44,9 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
      * (x100), the channels where Llama-2-7B has them. "tinyllama-1.1b": TinyLlama-1.1B's shape (22 layers, hidden
      * 2048, ffn 5632, 32 heads, 4 kv heads, vocab 32000, 2048 positions) with the classifier tied to the embedding:
      * 1.03e9 parameters, 4.1 GB in float32, and 2.07 GB in float16, just inside the inline limit, so the converted
-     * model is one .onnx file (the case where a writer that builds the protobuf in memory needs over 2 GB of heap).
+     * model is one .onnx file (the case where a writer that builds the protobuf in memory needs over 2 GB of heap). "tiny-int4" and "llama2-7b-int4": the
+     * same as tiny / llama2-7b with every linear weight quantized to 4 bits (com.microsoft MatMulNBits, block 32, zero
+     * points; 7B: ~3.9 GB).
      */
     public static SynthConfig preset(String name) {
         ImportOptions opts = ImportOptions.defaults();
@@ -57,9 +59,21 @@ public record SynthConfig(String preset, LlamaConfig llama, ImportOptions graph,
                     opts, 42, 0.02f, 0.05f, new int[] {1415, 2533}, 100f);
             case "tinyllama-1.1b" -> new SynthConfig("tinyllama-1.1b", new LlamaConfig(2048, 5632, 22, 32, 4, 32000, 2048, true),
                     opts, 42, 0.02f, 0.05f, new int[0], 1f);
+            // the same shapes with int4 linear weights (MatMulNBits, block 32): see SyntheticLlama.write
+            case "tiny-int4" -> preset("tiny").renamed("tiny-int4");
+            case "llama2-7b-int4" -> preset("llama2-7b").renamed("llama2-7b-int4");
             default -> throw new IllegalArgumentException("unknown synthetic Llama preset '" + name
-                    + "' (tiny, tiny-massive, tinyllama-1.1b, llama2-7b)");
+                    + "' (tiny, tiny-massive, tinyllama-1.1b, llama2-7b, tiny-int4, llama2-7b-int4)");
         };
+    }
+
+    private SynthConfig renamed(String p) {
+        return new SynthConfig(p, llama, graph, seed, linearStd, gainStd, massiveChannels, massiveScale);
+    }
+
+    /** Int4 presets write their linear weights as MatMulNBits (4 bits, block 32, zero points). */
+    public boolean int4() {
+        return preset.endsWith("-int4");
     }
 
     public SynthConfig withGraph(ImportOptions g) {

@@ -22,6 +22,13 @@ public final class SyntheticLlama {
      * Written through temporary files and renamed; nothing partial is left behind on failure.
      */
     public static void write(Path out, SynthConfig cfg, boolean externalData) throws IOException {
+        if (cfg.int4()) { // quantized while streaming: external data only
+            ModelFiles.writeWithExternalData(out, store -> {
+                Int4Store int4 = new Int4Store(store);
+                return int4.finish(build(cfg, int4));
+            });
+            return;
+        }
         if (!externalData) {
             ModelFiles.writeAtomically(build(cfg), out);
             return;
