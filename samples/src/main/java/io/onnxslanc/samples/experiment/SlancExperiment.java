@@ -71,7 +71,7 @@ public final class SlancExperiment {
             String runtime = "ONNX Runtime " + OrtEnvironment.getEnvironment().getVersion() + ", CPU provider, "
                     + "optimisation level " + SessionFactory.optLevelName(factory.optLevel());
             return new ExperimentResult(runtime, List.of(), List.of(), enc, encoder.diagnostics,
-                    notes(List.of(), enc, List.of(), encoder.models, encoder.diagnostics));
+                    notes(List.of(), enc, List.of(), encoder.models, encoder.diagnostics, encoder.fallbackNotes));
         } catch (IOException e) {
             throw new UncheckedIOException("experiment: " + e.getMessage(), e);
         } finally {
