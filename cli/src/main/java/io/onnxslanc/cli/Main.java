@@ -56,9 +56,6 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--inline", description = "write all weights inside OUT (fails over 2 GiB)")
     boolean inline;
 
-    @Option(names = Failures.DEBUG, description = "print the stack trace of a failure (every command accepts it)")
-    boolean debug;
-
     @Option(names = {"-q", "--quiet"}, description = "no progress bars")
     boolean quiet;
 
@@ -150,9 +147,12 @@ public final class Main implements Callable<Integer> {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
-    /** Every command takes --debug; it lets ONNX Runtime's own log lines through (quiet otherwise). */
-    @Option(names = "--debug", scope = CommandLine.ScopeType.INHERIT,
-            description = "show ONNX Runtime's own log lines (warnings and errors)")
+    /**
+     * Every command takes --debug: the stack trace of a failure, and ONNX Runtime's own log lines (quiet otherwise).
+     * {@link #run} reads it from the arguments before parsing; the option is here for the help text and parsers.
+     */
+    @Option(names = Failures.DEBUG, scope = CommandLine.ScopeType.INHERIT,
+            description = "print the stack trace of a failure and ONNX Runtime's own log lines (warnings and errors)")
     void setDebug(boolean on) {
         io.onnxslanc.check.ep.OrtLogging.setVerbose(on);
     }

@@ -54,7 +54,7 @@ class SlancFacadeTest {
         assertEquals("l0.post_ln.weight", att.get("gain").asText(), "the norm's own gain");
         assertEquals(model.graph().findNode("l0/post_ln").output(0).name(), att.get("output").asText());
         assertTrue(json.get("candidates").isEmpty());
-        assertEquals("SLaNC: 4 of 5 norms scaled, 1 first norm at s = 1, 0 unscaled", json.get("summary").asText());
+        assertEquals("SLaNC: 5 of 5 norms scaled, 0 first norms at s = 1, 0 unscaled", json.get("summary").asText());
         assertEquals("l0.wv", att.get("weights").get(0).asText());
         assertEquals("l0.wo", att.get("weights").get(1).asText());
         assertEquals("l0.wv", att.get("weight_roles").get("W_v").asText());
