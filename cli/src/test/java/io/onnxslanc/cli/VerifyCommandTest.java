@@ -132,7 +132,7 @@ class VerifyCommandTest {
 
     @Test
     void helpListsTheExitCodes() {
-        assertTrue(CliRunner.run("--help").out().contains("3   --verify: a threshold was missed"));
+        assertTrue(CliRunner.run("--help").out().contains("3   a verdict failed: check's gates, --verify"));
         assertTrue(CliRunner.run("check", "--help").out().contains("3   a threshold was missed"));
     }
 }

@@ -301,8 +301,17 @@ public final class ModelWriter {
      * NAME.data becomes NAME.&lt;16 hex digits&gt;.data, so the old pair stays whole until the new model is in place.
      */
     private Path freshDataFile() {
+        // deterministic: a rerun alternates between NAME.data and one alternate name derived from NAME, so the same
+        // input and options give the same files; a random name only when both exist (left over from a killed run)
+        Path alternate = dataFileWithId(TempFiles.nameDigest(dataFile.getFileName().toString()));
+        if (!Files.exists(alternate, LinkOption.NOFOLLOW_LINKS)) {
+            return alternate;
+        }
+        return dataFileWithId(String.format("%016x", new java.security.SecureRandom().nextLong()));
+    }
+
+    private Path dataFileWithId(String id) {
         String name = dataFile.getFileName().toString();
-        String id = String.format("%016x", new java.security.SecureRandom().nextLong());
         String fresh = name.endsWith(".data") ? name.substring(0, name.length() - 5) + "." + id + ".data" : name + "." + id;
         return dataFile.resolveSibling(fresh);
     }

@@ -124,4 +124,18 @@ public final class TempFiles {
             deleteQuietly(p);
         }
     }
+
+    /** 16 hex digits derived from {@code name} (SHA-256): a stable alternate file name. */
+    static String nameDigest(String name) {
+        try {
+            byte[] h = java.security.MessageDigest.getInstance("SHA-256").digest(name.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            StringBuilder sb = new StringBuilder(16);
+            for (int i = 0; i < 8; i++) {
+                sb.append(String.format("%02x", h[i]));
+            }
+            return sb.toString();
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is part of every Java platform", e);
+        }
+    }
 }

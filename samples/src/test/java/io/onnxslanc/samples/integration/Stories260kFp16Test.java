@@ -119,6 +119,7 @@ class Stories260kFp16Test {
     @Test
     void externalDataModelConvertsAndRuns() throws IOException {
         Path ext = DIR.resolve("external");
+        io.onnxslanc.io.TempFiles.deleteTreeQuietly(ext); // a fresh folder: a replaced output gets the alternate data name
         Path fp32 = imported(NormStyle.DECOMPOSED, DIR.resolve("inline"));
         WriteOptions external = WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL);
         Path fp32Ext = ext.resolve("stories260K.onnx");
