@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.canon.StaticShapes;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
@@ -90,8 +91,8 @@ final class PartialShapes {
         }
         return switch (op) {
             case "MatMul" -> matMul(dims(p.input(0), depth), dims(p.input(1), depth));
-            case "Gemm" -> gemm(p, dims(p.input(0), depth), dims(p.input(1), depth));
-            case "Transpose" -> transpose(p, dims(p.input(0), depth));
+            case "Gemm" -> StaticShapes.gemm(p, dims(p.input(0), depth), dims(p.input(1), depth));
+            case "Transpose" -> StaticShapes.transpose(p, dims(p.input(0), depth));
             case "Reshape" -> reshape(dims(p.input(0), depth), ints.partial(p.input(1)));
             case "Gather" -> gather(p, dims(p.input(0), depth), dims(p.input(1), depth));
             case "Unsqueeze" -> unsqueeze(p, dims(p.input(0), depth));
@@ -170,31 +171,6 @@ final class PartialShapes {
         long[] out = Arrays.copyOf(batch, batch.length + 2);
         out[batch.length] = a[a.length - 2];
         out[batch.length + 1] = b[b.length - 1];
-        return out;
-    }
-
-    private static long[] gemm(Node p, long[] a, long[] b) {
-        if (a == null || b == null || a.length != 2 || b.length != 2) {
-            return null;
-        }
-        boolean ta = p.intAttr("transA", 0) != 0;
-        boolean tb = p.intAttr("transB", 0) != 0;
-        return new long[] {ta ? a[1] : a[0], tb ? b[0] : b[1]};
-    }
-
-    private static long[] transpose(Node p, long[] in) {
-        if (in == null) {
-            return null;
-        }
-        long[] perm = p.attribute("perm").map(a -> a.intsValue()).orElse(null);
-        long[] out = new long[in.length];
-        for (int i = 0; i < in.length; i++) {
-            int from = perm == null ? in.length - 1 - i : (int) perm[i];
-            if (from < 0 || from >= in.length) {
-                return null;
-            }
-            out[i] = in[from];
-        }
         return out;
     }
 

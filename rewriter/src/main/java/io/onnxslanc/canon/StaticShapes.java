@@ -19,6 +19,8 @@ public final class StaticShapes {
             "LayerNormalization", "SimplifiedLayerNormalization", "FastGelu", "BiasGelu", "QuickGelu", "Gelu");
     private static final Set<String> BROADCASTING = Set.of("Add", "Sub", "Mul", "Div", "Pow", "Where", "Max", "Min");
     private static final int MAX_HOPS = 64;
+    /** Marks a dim (or a shape entry) computed at run time, in the partial shapes that calibrate infers. */
+    public static final long UNKNOWN_DIM = Long.MIN_VALUE;
 
     private StaticShapes() {
     }
@@ -154,17 +156,29 @@ public final class StaticShapes {
         return Constants.longs(v).orElse(null);
     }
 
+    /** The typed dims, or null when the type has no shape or any dim is symbolic: the all-static view of {@link #partialFromType}. */
     static long[] fromType(TensorType type) {
+        long[] dims = partialFromType(type);
+        if (dims == null) {
+            return null;
+        }
+        for (long d : dims) {
+            if (d == UNKNOWN_DIM) {
+                return null;
+            }
+        }
+        return dims;
+    }
+
+    /** The typed dims with symbolic or unknown ones as {@link #UNKNOWN_DIM}; null when the type has no shape. */
+    public static long[] partialFromType(TensorType type) {
         if (type == null || type.shape() == null) {
             return null;
         }
         long[] dims = new long[type.shape().size()];
         for (int i = 0; i < dims.length; i++) {
             Long d = type.shape().get(i).value();
-            if (d == null) {
-                return null;
-            }
-            dims[i] = d;
+            dims[i] = d == null || d < 0 ? UNKNOWN_DIM : d;
         }
         return dims;
     }
@@ -223,8 +237,11 @@ public final class StaticShapes {
     }
 
     private static long[] gemm(Node p, int[] budget) {
-        long[] a = of(p.input(0), budget);
-        long[] b = of(p.input(1), budget);
+        return gemm(p, of(p.input(0), budget), of(p.input(1), budget));
+    }
+
+    /** Gemm's output dims {M, N} from A's and B's dims (either may hold {@link #UNKNOWN_DIM}), or null. */
+    public static long[] gemm(Node p, long[] a, long[] b) {
         if (a == null || b == null || a.length != 2 || b.length != 2) {
             return null;
         }
@@ -233,7 +250,8 @@ public final class StaticShapes {
         return new long[] {m, n};
     }
 
-    private static long[] transpose(Node p, long[] in) {
+    /** Transpose's output dims (perm, else reversed), any entry possibly {@link #UNKNOWN_DIM}; null when unknown. */
+    public static long[] transpose(Node p, long[] in) {
         if (in == null) {
             return null;
         }

@@ -58,7 +58,7 @@ interface ProtoPiece {
             body += p.size();
         }
         long bodySize = body;
-        long total = CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(bodySize) + bodySize;
+        long total = framedSize(number, bodySize);
         return new ProtoPiece() {
             @Override
             public long size() {
@@ -67,8 +67,7 @@ interface ProtoPiece {
 
             @Override
             public void writeTo(Sink out) throws IOException {
-                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.coded.writeUInt64NoTag(bodySize);
+                writeHeader(out, number, bodySize);
                 for (ProtoPiece p : parts) {
                     p.writeTo(out);
                 }
@@ -82,7 +81,7 @@ interface ProtoPiece {
      */
     static ProtoPiece tensorBytes(int number, Tensor tensor) {
         long length = tensor.byteSize();
-        long total = CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(length) + length;
+        long total = framedSize(number, length);
         return new ProtoPiece() {
             @Override
             public long size() {
@@ -91,8 +90,7 @@ interface ProtoPiece {
 
             @Override
             public void writeTo(Sink out) throws IOException {
-                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.coded.writeUInt64NoTag(length);
+                writeHeader(out, number, length);
                 out.coded.flush();
                 long start = out.channel.position();
                 tensor.writeTo(out.channel);
@@ -128,5 +126,16 @@ interface ProtoPiece {
             }
         }
         return (M) b.build();
+    }
+
+    /** The bytes of a length-delimited field {@code number} holding {@code length} bytes: tag, length, body. */
+    private static long framedSize(int number, long length) {
+        return CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(length) + length;
+    }
+
+    /** The tag and length of a length-delimited field; its body follows. */
+    private static void writeHeader(Sink out, int number, long length) throws IOException {
+        out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+        out.coded.writeUInt64NoTag(length);
     }
 }
