@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.canon.PartialShapes;
 import io.onnxslanc.canon.StaticShapes;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Node;
@@ -49,7 +50,7 @@ final class ShapeArithmetic {
     }
 
     private final Map<Value, Ints> memo = new IdentityHashMap<>();
-    private final PartialShapes shapes = new PartialShapes(this);
+    private final PartialShapes shapes = new PartialShapes(this::known, this::partial);
     private static final Ints NONE = new Ints(new long[0], new long[0]);
 
     ShapeArithmetic() {
