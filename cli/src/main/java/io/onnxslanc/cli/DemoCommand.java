@@ -86,6 +86,17 @@ final class DemoCommand implements Callable<Integer> {
             {"perplexity", amplifiedSlanc, "--text", text.toString(), "--tokenizer", tok.toString(), "--max-tokens", "512",
                 "--emulate", "fp16-naive-norms"},
         };
+        int code = runSteps(steps, out, err);
+        if (code != 0) {
+            return code;
+        }
+        out.println();
+        out.println("demo done: models and reports in " + outDir.toAbsolutePath());
+        return 0;
+    }
+
+    /** Runs each step as the command line it prints, stopping at the first that fails; that one's exit code, else 0. */
+    static int runSteps(String[][] steps, PrintWriter out, PrintWriter err) {
         for (String[] step : steps) {
             out.println();
             out.println("$ java -jar onnx-slanc.jar " + String.join(" ", step));
@@ -95,8 +106,6 @@ final class DemoCommand implements Callable<Integer> {
                 return code;
             }
         }
-        out.println();
-        out.println("demo done: models and reports in " + outDir.toAbsolutePath());
         return 0;
     }
 }

@@ -32,14 +32,9 @@ final class MiniLmDemo {
             {fp32, fp16, "--quiet", "--report", outDir.resolve("all-minilm-l6-v2.slanc-fp16.json").toString()},
             {"embed", "--model", "minilm", "--out", outDir.toString()},
         };
-        for (String[] step : steps) {
-            out.println();
-            out.println("$ java -jar onnx-slanc.jar " + String.join(" ", step));
-            out.flush();
-            int code = Main.run(step, out, err);
-            if (code != 0) {
-                return code;
-            }
+        int code = DemoCommand.runSteps(steps, out, err);
+        if (code != 0) {
+            return code;
         }
         out.println();
         out.println("stress test (as in `experiment`): MiniLM's residual stream amplified by c, FP16 emulated on the CPU");

@@ -1,5 +1,7 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.canon.PartialShapes;
+import io.onnxslanc.canon.StaticShapes;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -48,7 +50,7 @@ final class ShapeArithmetic {
     }
 
     private final Map<Value, Ints> memo = new IdentityHashMap<>();
-    private final PartialShapes shapes = new PartialShapes(this);
+    private final PartialShapes shapes = new PartialShapes(this::known, this::partial);
     private static final Ints NONE = new Ints(new long[0], new long[0]);
 
     ShapeArithmetic() {
@@ -146,17 +148,7 @@ final class ShapeArithmetic {
 
     /** The dims of a value from its type, dynamic ones as UNKNOWN; null when the type has no rank. */
     static long[] staticDims(Value x) {
-        TensorType type = x == null ? null : x.type();
-        if (type == null || type.shape() == null) {
-            return null;
-        }
-        List<TensorType.Dim> shape = type.shape();
-        long[] dims = new long[shape.size()];
-        for (int i = 0; i < dims.length; i++) {
-            Long dim = shape.get(i).value();
-            dims[i] = dim == null || dim < 0 ? UNKNOWN : dim;
-        }
-        return dims;
+        return x == null ? null : StaticShapes.partialFromType(x.type());
     }
 
     private Ints gather(Node p, int depth) {

@@ -10,7 +10,7 @@ import java.util.Arrays;
  */
 final class ShapeValues {
     /** Marks an entry computed at run time. */
-    static final long UNKNOWN = Long.MIN_VALUE;
+    static final long UNKNOWN = io.onnxslanc.canon.StaticShapes.UNKNOWN_DIM;
 
     private ShapeValues() {
     }

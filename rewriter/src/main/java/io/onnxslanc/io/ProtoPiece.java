@@ -57,23 +57,11 @@ interface ProtoPiece {
         for (ProtoPiece p : parts) {
             body += p.size();
         }
-        long bodySize = body;
-        long total = CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(bodySize) + bodySize;
-        return new ProtoPiece() {
-            @Override
-            public long size() {
-                return total;
+        return lengthDelimited(number, body, out -> {
+            for (ProtoPiece p : parts) {
+                p.writeTo(out);
             }
-
-            @Override
-            public void writeTo(Sink out) throws IOException {
-                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.coded.writeUInt64NoTag(bodySize);
-                for (ProtoPiece p : parts) {
-                    p.writeTo(out);
-                }
-            }
-        };
+        });
     }
 
     /**
@@ -82,27 +70,16 @@ interface ProtoPiece {
      */
     static ProtoPiece tensorBytes(int number, Tensor tensor) {
         long length = tensor.byteSize();
-        long total = CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(length) + length;
-        return new ProtoPiece() {
-            @Override
-            public long size() {
-                return total;
+        return lengthDelimited(number, length, out -> {
+            out.coded.flush();
+            long start = out.channel.position();
+            tensor.writeTo(out.channel);
+            long written = out.channel.position() - start;
+            if (written != length) { // the framing already promised `length` bytes: a short tensor corrupts the file
+                throw new IOException("a tensor of " + length + " bytes wrote " + written);
             }
-
-            @Override
-            public void writeTo(Sink out) throws IOException {
-                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
-                out.coded.writeUInt64NoTag(length);
-                out.coded.flush();
-                long start = out.channel.position();
-                tensor.writeTo(out.channel);
-                long written = out.channel.position() - start;
-                if (written != length) { // the framing already promised `length` bytes: a short tensor corrupts the file
-                    throw new IOException("a tensor of " + length + " bytes wrote " + written);
-                }
-                out.progress.advance(length);
-            }
-        };
+            out.progress.advance(length);
+        });
     }
 
     /** The fields of {@code m} numbered below {@code limit} (unknown fields are left to {@link #fieldsFrom}). */
@@ -128,5 +105,28 @@ interface ProtoPiece {
             }
         }
         return (M) b.build();
+    }
+
+    /** What follows a length-delimited field's tag and length. */
+    interface Body {
+        void writeTo(Sink out) throws IOException;
+    }
+
+    /** Field {@code number}, length-delimited: tag, {@code length}, then {@code body} (which writes that many bytes). */
+    private static ProtoPiece lengthDelimited(int number, long length, Body body) {
+        long total = CodedOutputStream.computeTagSize(number) + CodedOutputStream.computeUInt64SizeNoTag(length) + length;
+        return new ProtoPiece() {
+            @Override
+            public long size() {
+                return total;
+            }
+
+            @Override
+            public void writeTo(Sink out) throws IOException {
+                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                out.coded.writeUInt64NoTag(length);
+                body.writeTo(out);
+            }
+        };
     }
 }

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.canon;
 
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -8,16 +8,19 @@ import java.util.Arrays;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The dims of a value that carries no value_info, as far as they are static: the rank and every dim that does not
- * depend on a dynamic axis (batch, sequence), the others {@link ShapeValues#UNKNOWN}. torch.onnx writes no
+ * depend on a dynamic axis (batch, sequence), the others {@link StaticShapes#UNKNOWN_DIM}. torch.onnx writes no
  * value_info for intermediates when the batch and sequence axes are dynamic, yet the feature width of a packed
  * projection (3 d_model) is static and is what its chunk bounds are computed from. Inferred forward from the graph
  * inputs' types and the constants through the ops a Transformer is made of; one query memoises what it visits.
+ * The one shape inference of the project: {@link StaticShapes#of} is its all-static view, calibrate's shape
+ * arithmetic asks it with its own folded integer values.
  */
-final class PartialShapes {
-    private static final long UNKNOWN = ShapeValues.UNKNOWN;
+public final class PartialShapes {
+    private static final long UNKNOWN = StaticShapes.UNKNOWN_DIM;
     private static final int MAX_DEPTH = 2000;
     private static final Set<String> SAME_SHAPE = Set.of("Cast", "Identity", "Relu", "Gelu", "Erf", "Sigmoid", "Tanh",
             "Sqrt", "Neg", "Abs", "Exp", "Log", "Reciprocal", "Softmax", "LayerNormalization", "Dropout", "Silu",
@@ -30,15 +33,28 @@ final class PartialShapes {
 
     private final Map<Value, long[]> memo = new IdentityHashMap<>();
     private static final long[] NONE = new long[0];
-    /** The integer values (Reshape targets, axes, split sizes) of the same question, sharing its memo. */
-    private final ShapeArithmetic ints;
+    /** Integer tensors (Reshape targets, axes, split sizes) with all entries known, else null. */
+    private final Function<Value, long[]> known;
+    /** The same with run-time entries as UNKNOWN; null when not even the length is known. */
+    private final Function<Value, long[]> partial;
 
-    PartialShapes(ShapeArithmetic ints) {
-        this.ints = ints;
+    /**
+     * @param known integer contents when all are known (null otherwise)
+     * @param partial integer contents with run-time entries as {@link StaticShapes#UNKNOWN_DIM}
+     */
+    public PartialShapes(Function<Value, long[]> known, Function<Value, long[]> partial) {
+        this.known = known;
+        this.partial = partial;
+    }
+
+    /** Shapes whose integer inputs are read from stored constants only (no folding, hence no recursion into it). */
+    public static PartialShapes fromStoredConstants() {
+        Function<Value, long[]> stored = v -> Constants.longs(v).orElse(null);
+        return new PartialShapes(stored, stored);
     }
 
     /** The dims of {@code v} with dynamic ones as UNKNOWN, or null when not even the rank is known. */
-    long[] dims(Value v) {
+    public long[] dims(Value v) {
         return dims(v, 0);
     }
 
@@ -57,7 +73,7 @@ final class PartialShapes {
     }
 
     private long[] compute(Value v, int depth) {
-        long[] typed = ShapeArithmetic.staticDims(v);
+        long[] typed = StaticShapes.partialFromType(v.type());
         if (typed != null) {
             return typed;
         }
@@ -85,14 +101,17 @@ final class PartialShapes {
                     return null;
                 }
                 out = out == null ? d : broadcast(out, d);
+                if (out == null) {
+                    return null;
+                }
             }
             return out;
         }
         return switch (op) {
             case "MatMul" -> matMul(dims(p.input(0), depth), dims(p.input(1), depth));
-            case "Gemm" -> gemm(p, dims(p.input(0), depth), dims(p.input(1), depth));
-            case "Transpose" -> transpose(p, dims(p.input(0), depth));
-            case "Reshape" -> reshape(dims(p.input(0), depth), ints.partial(p.input(1)));
+            case "Gemm" -> StaticShapes.gemm(p, dims(p.input(0), depth), dims(p.input(1), depth));
+            case "Transpose" -> StaticShapes.transpose(p, dims(p.input(0), depth));
+            case "Reshape" -> reshape(dims(p.input(0), depth), partial.apply(p.input(1)), p.intAttr("allowzero", 0));
             case "Gather" -> gather(p, dims(p.input(0), depth), dims(p.input(1), depth));
             case "Unsqueeze" -> unsqueeze(p, dims(p.input(0), depth));
             case "Squeeze" -> squeeze(p, dims(p.input(0), depth));
@@ -105,14 +124,14 @@ final class PartialShapes {
                 yield in == null ? null : new long[] {in.length};
             }
             case "ConstantOfShape" -> {
-                long[] shape = ints.partial(p.input(0));
+                long[] shape = partial.apply(p.input(0));
                 yield shape;
             }
             case "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "ReduceSumSquare" ->
                     reduce(p, dims(p.input(0), depth));
             case "Expand" -> {
                 long[] in = dims(p.input(0), depth);
-                long[] shape = ints.partial(p.input(1));
+                long[] shape = partial.apply(p.input(1));
                 yield in == null || shape == null ? null : broadcast(in, shape);
             }
             default -> null;
@@ -137,12 +156,16 @@ final class PartialShapes {
                 .mapToLong(i -> reduced[i] ? 1 : in[i]).toArray();
     }
 
-    private static long[] broadcast(long[] a, long[] b) {
+    /** Numpy-style broadcast of two dims lists (entries may be UNKNOWN), or null when two known dims clash. */
+    static long[] broadcast(long[] a, long[] b) {
         int rank = Math.max(a.length, b.length);
         long[] out = new long[rank];
         for (int i = 0; i < rank; i++) {
             long x = i - (rank - a.length) >= 0 ? a[i - (rank - a.length)] : 1;
             long y = i - (rank - b.length) >= 0 ? b[i - (rank - b.length)] : 1;
+            if (x != y && x != 1 && y != 1 && x != UNKNOWN && y != UNKNOWN) {
+                return null;
+            }
             if (x == 1) {
                 out[i] = y;
             } else if (y == 1) {
@@ -159,57 +182,54 @@ final class PartialShapes {
         return out;
     }
 
+    /** MatMul's output dims (numpy matmul: a 1-D operand gains and then loses a unit dim), or null. */
     private static long[] matMul(long[] a, long[] b) {
         if (a == null || b == null || a.length == 0 || b.length == 0) {
             return null;
         }
-        if (a.length == 1 || b.length == 1) {
-            return a.length == 1 ? Arrays.copyOfRange(b, 0, b.length - 2 + 1) : Arrays.copyOf(a, a.length - 1);
+        long[] a2 = a.length == 1 ? new long[] {1, a[0]} : a;
+        long[] b2 = b.length == 1 ? new long[] {b[0], 1} : b;
+        long inA = a2[a2.length - 1];
+        long inB = b2[b2.length - 2];
+        if (inA != inB && inA != UNKNOWN && inB != UNKNOWN) {
+            return null;
         }
-        long[] batch = broadcast(Arrays.copyOf(a, a.length - 2), Arrays.copyOf(b, b.length - 2));
+        long[] batch = broadcast(Arrays.copyOf(a2, a2.length - 2), Arrays.copyOf(b2, b2.length - 2));
+        if (batch == null) {
+            return null;
+        }
         long[] out = Arrays.copyOf(batch, batch.length + 2);
-        out[batch.length] = a[a.length - 2];
-        out[batch.length + 1] = b[b.length - 1];
-        return out;
+        int n = batch.length;
+        if (a.length > 1) {
+            out[n++] = a2[a2.length - 2];
+        }
+        if (b.length > 1) {
+            out[n++] = b2[b2.length - 1];
+        }
+        return Arrays.copyOf(out, n);
     }
 
-    private static long[] gemm(Node p, long[] a, long[] b) {
-        if (a == null || b == null || a.length != 2 || b.length != 2) {
-            return null;
-        }
-        boolean ta = p.intAttr("transA", 0) != 0;
-        boolean tb = p.intAttr("transB", 0) != 0;
-        return new long[] {ta ? a[1] : a[0], tb ? b[0] : b[1]};
-    }
-
-    private static long[] transpose(Node p, long[] in) {
-        if (in == null) {
-            return null;
-        }
-        long[] perm = p.attribute("perm").map(a -> a.intsValue()).orElse(null);
-        long[] out = new long[in.length];
-        for (int i = 0; i < in.length; i++) {
-            int from = perm == null ? in.length - 1 - i : (int) perm[i];
-            if (from < 0 || from >= in.length) {
-                return null;
-            }
-            out[i] = in[from];
-        }
-        return out;
-    }
-
-    private static long[] reshape(long[] in, long[] target) {
+    /**
+     * Reshape's output dims (0 copies the input dim unless allowzero, -1 takes what is left), entries possibly
+     * UNKNOWN; null when the target is unknown or cannot hold the input.
+     */
+    static long[] reshape(long[] in, long[] target, long allowZero) {
         if (target == null) {
             return null;
         }
         long[] out = target.clone();
         int minusOne = -1;
         for (int i = 0; i < out.length; i++) {
-            if (out[i] == 0) {
+            if (out[i] == 0 && allowZero == 0) {
                 out[i] = in != null && i < in.length ? in[i] : UNKNOWN;
             } else if (out[i] == -1) {
+                if (minusOne >= 0) {
+                    return null;
+                }
                 minusOne = i;
                 out[i] = UNKNOWN;
+            } else if (out[i] < 0 && out[i] != UNKNOWN) {
+                return null;
             }
         }
         if (minusOne >= 0 && in != null) {
@@ -224,6 +244,9 @@ final class PartialShapes {
                 }
             }
             if (total != UNKNOWN && rest != UNKNOWN && rest > 0) {
+                if (total % rest != 0) {
+                    return null;
+                }
                 out[minusOne] = total / rest;
             }
         }
@@ -258,7 +281,7 @@ final class PartialShapes {
     }
 
     private long[] axes(Node p) {
-        return p.input(1) != null ? ints.known(p.input(1)) : p.attribute("axes").map(a -> a.intsValue()).orElse(null);
+        return p.input(1) != null ? known.apply(p.input(1)) : p.attribute("axes").map(a -> a.intsValue()).orElse(null);
     }
 
     private long[] unsqueeze(Node p, long[] in) {
@@ -329,7 +352,7 @@ final class PartialShapes {
             return null;
         }
         int index = p.outputs().indexOf(v);
-        long[] sizes = p.input(1) != null ? ints.known(p.input(1))
+        long[] sizes = p.input(1) != null ? known.apply(p.input(1))
                 : p.attribute("split").map(a -> a.intsValue()).orElse(null);
         long[] out = in.clone();
         if (sizes != null && index < sizes.length) {
@@ -350,10 +373,10 @@ final class PartialShapes {
         if (p.inputs().size() < 3) {
             return null;
         }
-        long[] starts = ints.known(p.input(1));
-        long[] ends = ints.known(p.input(2));
-        long[] axes = p.input(3) == null ? null : ints.known(p.input(3));
-        long[] steps = p.input(4) == null ? null : ints.known(p.input(4));
+        long[] starts = known.apply(p.input(1));
+        long[] ends = known.apply(p.input(2));
+        long[] axes = p.input(3) == null ? null : known.apply(p.input(3));
+        long[] steps = p.input(4) == null ? null : known.apply(p.input(4));
         if (starts == null || ends == null || p.input(3) != null && axes == null || p.input(4) != null && steps == null) {
             // bounds unknown: the sliced axes are unknown, the others keep their size; without axes all may change
             if (axes == null) {
