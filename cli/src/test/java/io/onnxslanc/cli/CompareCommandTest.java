@@ -32,7 +32,7 @@ class CompareCommandTest {
     @BeforeAll
     static void models() {
         Path original = dir.resolve("s.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), original.toString()).exitCode());
+        assertEquals(0, CliRunner.run("import-llama2c", io.onnxslanc.testing.SharedData.stories260K().toString(), original.toString()).exitCode());
         amplified = dir.resolve("s.x64.onnx");
         assertEquals(0, CliRunner.run("amplify", original.toString(), amplified.toString(), "--factor", "64").exitCode());
         calibrated = dir.resolve("s.x64.slanc.onnx");
@@ -44,8 +44,8 @@ class CompareCommandTest {
         Path json = dir.resolve("c.json");
         Path html = dir.resolve("c.html");
         CliRunner r = CliRunner.run("compare", amplified.toString(), calibrated.toString(), "--ep", "cpu", "--ep", "cuda",
-                "--emulate", "none,fp16-storage,fp16-naive-norms", "--text", DataDir.tinyStoriesVal().toString(),
-                "--tokenizer", DataDir.tok512().toString(), "--max-tokens", "512", "--json", json.toString(),
+                "--emulate", "none,fp16-storage,fp16-naive-norms", "--text", io.onnxslanc.testing.SharedData.tinyStoriesVal().toString(),
+                "--tokenizer", io.onnxslanc.testing.SharedData.tok512().toString(), "--max-tokens", "512", "--json", json.toString(),
                 "--html", html.toString());
         assertEquals(0, r.exitCode(), r.out() + r.err());
         JsonNode rows = new ObjectMapper().readTree(json.toFile()).get("rows");

@@ -74,11 +74,11 @@ class FuzzTest {
         Path storiesExternal = null;
         if (Files.exists(DataDir.root().resolve("stories260K/stories260K.bin"))) {
             Path stories = base.resolve("stories.onnx");
-            assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), stories.toString()).exitCode());
+            assertEquals(0, CliRunner.run("import-llama2c", io.onnxslanc.testing.SharedData.stories260K().toString(), stories.toString()).exitCode());
             inlineModels.add(Files.readAllBytes(stories));
             Path ext = Files.createDirectories(base.resolve("ext"));
             storiesExternal = ext.resolve("stories.onnx");
-            assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), storiesExternal.toString(),
+            assertEquals(0, CliRunner.run("import-llama2c", io.onnxslanc.testing.SharedData.stories260K().toString(), storiesExternal.toString(),
                     "--external-data").exitCode());
         }
         byte[] miniLm = Files.readAllBytes(SampleModels.MINILM.model());

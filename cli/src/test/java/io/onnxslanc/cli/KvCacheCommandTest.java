@@ -25,13 +25,13 @@ class KvCacheCommandTest {
     static void importModels() {
         plain = dir.resolve("stories.onnx");
         withPast = dir.resolve("stories-past.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), plain.toString()).exitCode());
-        CliRunner r = CliRunner.run("import-llama2c", "--past", DataDir.stories260K().toString(), withPast.toString());
+        assertEquals(0, CliRunner.run("import-llama2c", io.onnxslanc.testing.SharedData.stories260K().toString(), plain.toString()).exitCode());
+        CliRunner r = CliRunner.run("import-llama2c", "--past", io.onnxslanc.testing.SharedData.stories260K().toString(), withPast.toString());
         assertEquals(0, r.exitCode(), r.err());
     }
 
     private static double ppl(Path model, String... extra) {
-        String[] args = {"perplexity", "--text", DataDir.tinyStoriesVal().toString(), "--tokenizer", DataDir.tok512().toString(),
+        String[] args = {"perplexity", "--text", io.onnxslanc.testing.SharedData.tinyStoriesVal().toString(), "--tokenizer", io.onnxslanc.testing.SharedData.tok512().toString(),
                 "--window", "64", "--max-tokens", "192", model.toString()};
         String[] all = java.util.Arrays.copyOf(args, args.length + extra.length);
         System.arraycopy(extra, 0, all, args.length, extra.length);
@@ -49,8 +49,8 @@ class KvCacheCommandTest {
         System.out.printf("ppl plain %.6f, with-past (empty past) %.6f, token by token through the cache %.6f%n", reference, window, cached);
         assertTrue(Math.abs(window / reference - 1) < 1e-6, window + " vs " + reference);
         assertTrue(Math.abs(cached / reference - 1) < 1e-4, cached + " vs " + reference);
-        CliRunner noCache = CliRunner.run("perplexity", plain.toString(), "--text", DataDir.tinyStoriesVal().toString(),
-                "--tokenizer", DataDir.tok512().toString(), "--kv-cache");
+        CliRunner noCache = CliRunner.run("perplexity", plain.toString(), "--text", io.onnxslanc.testing.SharedData.tinyStoriesVal().toString(),
+                "--tokenizer", io.onnxslanc.testing.SharedData.tok512().toString(), "--kv-cache");
         assertEquals(1, noCache.exitCode());
         assertTrue(noCache.err().startsWith("error: " + plain + ": has no past key/value inputs"), noCache.err());
     }
@@ -69,8 +69,8 @@ class KvCacheCommandTest {
         assertTrue(past.out().lines().anyMatch(l -> l.startsWith("present.0.key") && l.contains(",12,")), "past 8 + 4 new: " + past.out());
         CliRunner probe = CliRunner.run("probe", "--samples", "1", "--past-len", "5", withPast.toString());
         assertEquals(0, probe.exitCode(), probe.err());
-        CliRunner text = CliRunner.run("check", "--text", DataDir.tinyStoriesVal().toString(), "--tokenizer",
-                DataDir.tok512().toString(), "--samples", "2", withPast.toString(), fp16.toString());
+        CliRunner text = CliRunner.run("check", "--text", io.onnxslanc.testing.SharedData.tinyStoriesVal().toString(), "--tokenizer",
+                io.onnxslanc.testing.SharedData.tok512().toString(), "--samples", "2", withPast.toString(), fp16.toString());
         assertEquals(0, text.exitCode(), text.err());
     }
 

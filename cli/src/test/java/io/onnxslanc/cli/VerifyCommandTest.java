@@ -30,7 +30,7 @@ class VerifyCommandTest {
     @BeforeAll
     static void models() {
         Path original = dir.resolve("s.onnx");
-        assertEquals(0, CliRunner.run("import-llama2c", DataDir.stories260K().toString(), original.toString()).exitCode());
+        assertEquals(0, CliRunner.run("import-llama2c", io.onnxslanc.testing.SharedData.stories260K().toString(), original.toString()).exitCode());
         amplified = dir.resolve("s.x64.onnx");
         assertEquals(0, CliRunner.run("amplify", original.toString(), amplified.toString(), "--factor", "64").exitCode());
         calibrated = dir.resolve("s.x64.slanc.onnx");
@@ -39,8 +39,8 @@ class VerifyCommandTest {
     }
 
     private static List<String> text(String... more) {
-        List<String> a = new ArrayList<>(List.of("--text", DataDir.tinyStoriesVal().toString(), "--tokenizer",
-                DataDir.tok512().toString(), "--samples", "3", "--seq-len", "48"));
+        List<String> a = new ArrayList<>(List.of("--text", io.onnxslanc.testing.SharedData.tinyStoriesVal().toString(), "--tokenizer",
+                io.onnxslanc.testing.SharedData.tok512().toString(), "--samples", "3", "--seq-len", "48"));
         a.addAll(List.of(more));
         return a;
     }

@@ -41,8 +41,8 @@ class AmplifiedInt4StoriesTest {
 
     private static double perplexity(Path model, boolean naiveFp16Norms) throws Exception {
         int[] tokens;
-        try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
-            tokens = tok.encode(Utf8Text.read(DataDir.tinyStoriesVal()));
+        try (Llama2cTokenizer tok = Llama2cTokenizer.load(io.onnxslanc.testing.SharedData.tok512())) {
+            tokens = tok.encode(Utf8Text.read(io.onnxslanc.testing.SharedData.tinyStoriesVal()));
         }
         PerplexityOptions o = PerplexityOptions.defaults().withMaxTokens(POSITIONS - 1);
         WindowProtocol w = WindowProtocol.nonOverlapping(POSITIONS - 1);
@@ -63,7 +63,7 @@ class AmplifiedInt4StoriesTest {
     void amplifiedModelBreaksInNaiveFp16NormsAndSlancRepairsIt(String format) throws Exception {
         Files.createDirectories(DIR);
         Path base = DIR.resolve("stories260K." + format + ".onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), base);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(io.onnxslanc.testing.SharedData.stories260K(), ImportOptions.defaults()), base);
         Model m = ModelReader.read(base);
         if (!format.equals("FP32")) {
             WeightQuantizer.quantize(m, QuantFormat.valueOf(format), false);

@@ -93,7 +93,7 @@ class OrtFusedModelsTest {
     void stories260kFusedByOrt() throws Exception {
         Files.createDirectories(DIR);
         Path imported = DIR.resolve("stories260K.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), imported);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(io.onnxslanc.testing.SharedData.stories260K(), ImportOptions.defaults()), imported);
         // ORT fuses RMSNorm written x / sqrt(.) (Hugging Face exports via torch.onnx), not x * Reciprocal(sqrt(.))
         Model m = ModelReader.read(imported);
         reciprocalToDiv(m);

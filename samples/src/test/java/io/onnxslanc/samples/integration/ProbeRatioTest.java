@@ -78,7 +78,7 @@ class ProbeRatioTest {
     void stories260kRatiosOnRealText() throws Exception {
         Files.createDirectories(DIR);
         Path model = DIR.resolve("stories260K.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), model);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(io.onnxslanc.testing.SharedData.stories260K(), ImportOptions.defaults()), model);
         List<NormStats> stats = probe(model, List.of(OrtModels.inputIds(IntegrationData.storyTokens(256))));
         assertEquals(11, stats.size());
         assertRatiosWithin(stats, "/layers.0/attention_norm/Pow", STORIES_LOW, STORIES_HIGH, 11);

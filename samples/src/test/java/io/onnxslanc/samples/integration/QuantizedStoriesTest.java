@@ -53,7 +53,7 @@ class QuantizedStoriesTest {
     static void importModel() throws IOException {
         Files.createDirectories(DIR);
         original = DIR.resolve("stories260K.onnx");
-        Llama2cImporter.write(Llama2cImporter.importCheckpoint(DataDir.stories260K(), ImportOptions.defaults()), original);
+        Llama2cImporter.write(Llama2cImporter.importCheckpoint(io.onnxslanc.testing.SharedData.stories260K(), ImportOptions.defaults()), original);
     }
 
     private static Path variant(QuantFormat f, boolean dequantized) {
@@ -146,8 +146,8 @@ class QuantizedStoriesTest {
 
     private static int[] tokens() throws IOException {
         if (tokens == null) {
-            try (Llama2cTokenizer tok = Llama2cTokenizer.load(DataDir.tok512())) {
-                tokens = tok.encode(Utf8Text.read(DataDir.tinyStoriesVal()));
+            try (Llama2cTokenizer tok = Llama2cTokenizer.load(io.onnxslanc.testing.SharedData.tok512())) {
+                tokens = tok.encode(Utf8Text.read(io.onnxslanc.testing.SharedData.tinyStoriesVal()));
             }
         }
         return tokens;
