@@ -59,6 +59,9 @@ class Fp32FallbackCommandTest {
 
     @Test
     void experimentTableGetsTheFallbackRow() throws IOException {
+        io.onnxslanc.testing.SharedData.stories260K(); // the experiment runs stories260K's rows too
+        io.onnxslanc.testing.SharedData.tok512();
+        io.onnxslanc.testing.SharedData.tinyStoriesVal();
         Path json = dir.resolve("e.json");
         CliRunner r = CliRunner.run("experiment", "--factors", "1", "--max-tokens", "16", "--minilm-factors", "1024",
                 "--json", json.toString(), "--quiet");
