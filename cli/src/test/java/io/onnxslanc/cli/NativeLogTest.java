@@ -7,6 +7,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import io.onnxslanc.testing.ChildJvm;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,11 +22,7 @@ class NativeLogTest {
     }
 
     static Child runChild(Path dir, String... args) throws Exception {
-        String cp = System.getProperty("surefire.test.class.path", System.getProperty("java.class.path"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", cp, Main.class.getName()));
-        cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectOutput(dir.resolve("child.out").toFile())
+        Process p = ChildJvm.of(List.of(), Main.class, List.of(args)).directory(dir.toFile()).redirectOutput(dir.resolve("child.out").toFile())
                 .redirectError(dir.resolve("child.err").toFile()).start();
         int exit = p.waitFor();
         return new Child(exit, java.nio.file.Files.readString(dir.resolve("child.err"), StandardCharsets.UTF_8));

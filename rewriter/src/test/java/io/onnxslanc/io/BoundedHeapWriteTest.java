@@ -23,6 +23,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.concurrent.TimeUnit;
+import io.onnxslanc.testing.ChildJvm;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -55,9 +57,8 @@ class BoundedHeapWriteTest {
     void inlineFp16OfA300MbModelFitsIn128MbOfHeap() throws Exception {
         Path model = syntheticModel();
         Path out = dir.resolve("out.onnx");
-        Process p = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx128m",
-                "-cp", System.getProperty("java.class.path"), BoundedHeapWriteTest.class.getName(),
-                model.toString(), out.toString()).redirectErrorStream(true).start();
+        Process p = ChildJvm.of(List.of("-Xmx128m"), BoundedHeapWriteTest.class, List.of(model.toString(),
+                out.toString())).redirectErrorStream(true).start();
         String log = new String(p.getInputStream().readAllBytes());
         assertTrue(p.waitFor(5, TimeUnit.MINUTES));
         assertEquals(0, p.exitValue(), log);
