@@ -1,6 +1,6 @@
 package io.onnxslanc.canon;
 
-import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
@@ -122,12 +122,7 @@ record Folded(DataType type, long[] dims, double[] reals, long[] ints) {
     }
 
     static double round(DataType t, double v) {
-        return switch (t) {
-            case FLOAT -> (float) v;
-            case FLOAT16 -> HalfFloats.toFloat(HalfFloats.toHalf((float) v));
-            case BFLOAT16 -> HalfFloats.bf16ToFloat(HalfFloats.toBFloat16((float) v));
-            default -> v;
-        };
+        return FloatBits.round(t, v);
     }
 
     /** The data as an ONNX tensor of its type. */
@@ -136,10 +131,7 @@ record Folded(DataType type, long[] dims, double[] reals, long[] ints) {
         ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(type.byteSize(n))).order(ByteOrder.LITTLE_ENDIAN);
         for (int i = 0; i < n; i++) {
             switch (type) {
-                case FLOAT -> b.putFloat((float) reals[i]);
-                case DOUBLE -> b.putDouble(reals[i]);
-                case FLOAT16 -> b.putShort(HalfFloats.toHalf((float) reals[i]));
-                case BFLOAT16 -> b.putShort(HalfFloats.toBFloat16((float) reals[i]));
+                case FLOAT, DOUBLE, FLOAT16, BFLOAT16 -> FloatBits.put(b, type, reals[i]);
                 case INT64, UINT64 -> b.putLong(ints[i]);
                 case INT32, UINT32 -> b.putInt((int) ints[i]);
                 case INT16, UINT16 -> b.putShort((short) ints[i]);

@@ -1,5 +1,6 @@
 package io.onnxslanc.convert;
 
+import io.onnxslanc.ir.FloatBits;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
@@ -53,7 +54,7 @@ public final class TensorConverter {
             int bits = src.get(i);
             int abs = bits & 0x7FFFFFFF;
             if (Integer.compareUnsigned(abs - fastLow, fastSpan) <= 0) {
-                dst.put(i, (short) (((bits >>> 16) & 0x8000) | HalfFloats.normalToHalf(abs)));
+                dst.put(i, FloatBits.normalFloatBitsToHalf(bits));
             } else {
                 dst.put(i, clampAndConvert(bits, low, high, counts));
             }
@@ -77,7 +78,7 @@ public final class TensorConverter {
             counts[CLAMPED_LOW]++;
             bits = sign | low;
         }
-        return HalfFloats.floatBitsToHalf(bits);
+        return FloatBits.floatBitsToHalf(bits);
     }
 
     /** Float32 to BF16, round to nearest even, no clamping (BF16 has the float32 exponent range). */
@@ -86,7 +87,7 @@ public final class TensorConverter {
         IntBuffer src = littleEndian(srcLittleEndianFloats).asIntBuffer();
         ShortBuffer dst = littleEndian(dstLittleEndianBf16).asShortBuffer();
         for (int i = 0; i < n; i++) {
-            dst.put(i, HalfFloats.floatBitsToBFloat16(src.get(i)));
+            dst.put(i, FloatBits.floatBitsToBFloat16(src.get(i)));
         }
         advance(srcLittleEndianFloats, 4L * n, dstLittleEndianBf16, 2L * n);
     }
@@ -97,7 +98,7 @@ public final class TensorConverter {
         ShortBuffer src = littleEndian(srcLittleEndianHalves).asShortBuffer();
         IntBuffer dst = littleEndian(dstLittleEndianFloats).asIntBuffer();
         for (int i = 0; i < n; i++) {
-            dst.put(i, HalfFloats.halfToFloatBits(src.get(i)));
+            dst.put(i, FloatBits.halfToFloatBits(src.get(i)));
         }
         advance(srcLittleEndianHalves, 2L * n, dstLittleEndianFloats, 4L * n);
     }

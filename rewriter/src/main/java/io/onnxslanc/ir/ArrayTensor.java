@@ -28,6 +28,16 @@ public final class ArrayTensor implements Tensor {
         return new ArrayTensor(DataType.FLOAT, dims, b);
     }
 
+    /** A tensor of a floating-point {@code type} ({@link FloatBits#canEncode}) holding {@code values} rounded to nearest even. */
+    public static ArrayTensor ofReals(DataType type, long[] dims, double... values) {
+        ByteBuffer b = ByteBuffer.allocate(Math.toIntExact(type.byteSize(values.length))).order(ByteOrder.LITTLE_ENDIAN);
+        for (double v : values) {
+            FloatBits.put(b, type, v);
+        }
+        b.flip();
+        return new ArrayTensor(type, dims, b);
+    }
+
     public static ArrayTensor scalarFloat(float v) {
         return ofFloats(new long[0], v);
     }

@@ -6,6 +6,7 @@ import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
@@ -118,7 +119,7 @@ public final class SlancRewrite {
         NormSite site = c.block().site();
         List<String> warnings = new ArrayList<>();
         DataType type = ElementTypes.ofNormInput(site);
-        if (type == null || !FloatEncoding.supports(type)) {
+        if (type == null || !FloatBits.canEncode(type)) {
             warnings.add("norm '" + NormNames.of(site) + "' left unscaled: the element type of its input '" + site.input().name()
                     + "' is " + (type == null ? "unknown" : type));
             return unchanged(c, warnings);
@@ -132,7 +133,7 @@ public final class SlancRewrite {
             }
         }
         double s = c.scale();
-        ArrayTensor inv = FloatEncoding.tensor(type, new long[0], 1 / s);
+        ArrayTensor inv = ArrayTensor.ofReals(type, new long[0], 1 / s);
         double f = inv.toDoubles()[0];
         if (!(f > 0) || Double.isInfinite(f)) {
             warnings.add("norm '" + NormNames.of(site) + "' left unscaled: 1/s = " + (1 / s) + " is not representable in " + type);
@@ -197,7 +198,7 @@ public final class SlancRewrite {
             return;
         }
         Tensor t = Constants.tensor(bias);
-        if (t == null || !FloatEncoding.supports(t.dataType())) {
+        if (t == null || !FloatBits.canEncode(t.dataType())) {
             Node mul = graph.addNodeBefore(anchor, "Mul", "", graph.uniqueName(MUL_PREFIX + NormNames.of(site) + "_bias"),
                     List.of(bias, factor), List.of(graph.uniqueName(bias.name() + "_slanc")));
             mul.output(0).setType(bias.type());
@@ -209,7 +210,7 @@ public final class SlancRewrite {
         for (int i = 0; i < v.length; i++) {
             scaled[i] = v[i] * f;
         }
-        ArrayTensor nt = FloatEncoding.tensor(t.dataType(), t.dims(), scaled);
+        ArrayTensor nt = ArrayTensor.ofReals(t.dataType(), t.dims(), scaled);
         double[] back = nt.toDoubles();
         for (int i = 0; i < v.length; i++) {
             if (back[i] != scaled[i]) {
@@ -238,7 +239,7 @@ public final class SlancRewrite {
             boolean isSum = index == 3;
             DataType t = out.elemType() != null ? out.elemType() : isSum ? inputType : DataType.FLOAT;
             Value constant = graph.addConstant(MUL_PREFIX + NormNames.of(site) + "_restore" + index,
-                    FloatEncoding.tensor(t, new long[0], k));
+                    ArrayTensor.ofReals(t, new long[0], k));
             String name = out.name();
             out.rename(graph.unusedName(name + "_slanc_scaled"));
             int at = graph.nodes().indexOf(root);
@@ -302,16 +303,16 @@ public final class SlancRewrite {
             }
             Tensor data = Constants.tensor(cur);
             DataType type = castTo != null ? castTo : data == null ? null : data.dataType();
-            if (data == null || !FloatEncoding.supports(type) || !data.dataType().isFloatingPoint()) {
+            if (data == null || !FloatBits.canEncode(type) || !data.dataType().isFloatingPoint()) {
                 throw new IllegalStateException("norm '" + NormNames.of(site) + "': epsilon operand '"
                         + t.addNode().input(t.inputIndex()).name() + "' is not a float constant");
             }
-            double[] v = FloatEncoding.tensor(type, data.dims(), data.toDoubles()).toDoubles();
+            double[] v = ArrayTensor.ofReals(type, data.dims(), data.toDoubles()).toDoubles();
             double[] scaled = new double[v.length];
             for (int i = 0; i < v.length; i++) {
                 scaled[i] = v[i] * Math.pow(f, t.power()); // eps / s^2 on the variance, eps / s on a standard deviation
             }
-            ArrayTensor nt = FloatEncoding.tensor(type, data.dims(), scaled);
+            ArrayTensor nt = ArrayTensor.ofReals(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];
             Value old = t.addNode().input(t.inputIndex());
             t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + NormNames.of(site), nt));

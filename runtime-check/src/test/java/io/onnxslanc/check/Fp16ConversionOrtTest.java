@@ -15,7 +15,7 @@ import ai.onnxruntime.TensorInfo;
 import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
-import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.ArrayTensor;
@@ -235,7 +235,7 @@ class Fp16ConversionOrtTest {
     private static ShortBuffer halves(float[] x) {
         ShortBuffer b = ShortBuffer.allocate(x.length);
         for (float f : x) {
-            b.put(HalfFloats.toHalf(f));
+            b.put(FloatBits.toHalf(f));
         }
         return b.flip();
     }

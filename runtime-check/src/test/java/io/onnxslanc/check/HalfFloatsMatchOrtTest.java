@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.onnxruntime.platform.Fp16Conversions;
 import io.onnxslanc.convert.Fp16Clamp;
-import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.convert.TensorConverter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -50,7 +50,7 @@ class HalfFloatsMatchOrtTest {
 
     private static void checkFp16(int floatBits) {
         float x = Float.intBitsToFloat(floatBits);
-        short ours = HalfFloats.floatBitsToHalf(floatBits);
+        short ours = FloatBits.floatBitsToHalf(floatBits);
         short mlas = Fp16Conversions.mlasFloatToFp16(x);
         if (ours != mlas) {
             assertEquals(hex(mlas), hex(ours), "vs mlasFloatToFp16 at " + floatHex(floatBits));
@@ -67,7 +67,7 @@ class HalfFloatsMatchOrtTest {
     }
 
     private static void checkBf16(int floatBits) {
-        short ours = HalfFloats.floatBitsToBFloat16(floatBits);
+        short ours = FloatBits.floatBitsToBFloat16(floatBits);
         short ort = Fp16Conversions.floatToBf16(Float.intBitsToFloat(floatBits));
         if (ours != ort) {
             assertEquals(hex(ort), hex(ours), "vs floatToBf16 at " + floatHex(floatBits));
@@ -80,8 +80,8 @@ class HalfFloatsMatchOrtTest {
      */
     private static void sweepEdges(IntConsumer check, boolean bf16) {
         for (int p = 0; p < 0x7FFF; p++) {
-            float value = bf16 ? HalfFloats.bf16ToFloat((short) p) : HalfFloats.toFloat((short) p);
-            float next = bf16 ? HalfFloats.bf16ToFloat((short) (p + 1)) : HalfFloats.toFloat((short) (p + 1));
+            float value = bf16 ? FloatBits.bfloat16ToFloat((short) p) : FloatBits.halfToFloat((short) p);
+            float next = bf16 ? FloatBits.bfloat16ToFloat((short) (p + 1)) : FloatBits.halfToFloat((short) (p + 1));
             if (Float.isNaN(value)) {
                 continue;
             }
@@ -136,7 +136,7 @@ class HalfFloatsMatchOrtTest {
     void fp16ToFloatMatchesOrtForAllHalves() {
         for (int bits = 0; bits < 0x10000; bits++) {
             short h = (short) bits;
-            int ours = Float.floatToRawIntBits(HalfFloats.toFloat(h));
+            int ours = Float.floatToRawIntBits(FloatBits.halfToFloat(h));
             int ort = Float.floatToRawIntBits(Fp16Conversions.fp16ToFloat(h));
             int mlas = Float.floatToRawIntBits(Fp16Conversions.mlasFp16ToFloat(h));
             boolean nan = (bits & 0x7FFF) > 0x7C00;
@@ -155,7 +155,7 @@ class HalfFloatsMatchOrtTest {
         for (int bits = 0; bits < 0x10000; bits++) {
             short b = (short) bits;
             assertEquals(Float.floatToRawIntBits(Fp16Conversions.bf16ToFloat(b)),
-                    Float.floatToRawIntBits(HalfFloats.bf16ToFloat(b)), () -> "vs bf16ToFloat at " + hex(b));
+                    Float.floatToRawIntBits(FloatBits.bfloat16ToFloat(b)), () -> "vs bf16ToFloat at " + hex(b));
         }
     }
 

@@ -1,7 +1,7 @@
 package io.onnxslanc.check.emulate;
 
 import io.onnxslanc.check.model.Protos;
-import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.ir.UniqueNames;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
@@ -42,7 +42,7 @@ final class CastPairs {
     }
 
     static float round(float v) {
-        return HalfFloats.roundTrip(v);
+        return FloatBits.roundTripHalf(v);
     }
 
     /**

@@ -5,7 +5,7 @@ import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
-import io.onnxslanc.convert.HalfFloats;
+import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
@@ -70,8 +70,8 @@ public final class NormProbe {
     static float fp16SumOfSquares(float[] x, int offset, int d) {
         float acc = 0;
         for (int j = offset; j < offset + d; j++) {
-            float h = HalfFloats.roundTrip(x[j]);
-            acc = HalfFloats.roundTrip(acc + HalfFloats.roundTrip(h * h));
+            float h = FloatBits.roundTripHalf(x[j]);
+            acc = FloatBits.roundTripHalf(acc + FloatBits.roundTripHalf(h * h));
         }
         return acc;
     }

@@ -1,4 +1,4 @@
-package io.onnxslanc.convert;
+package io.onnxslanc.ir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -6,14 +6,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** HalfFloats against {@link ReferenceRounding}, an independent enumeration-based reference. */
-class HalfFloatsTest {
+/** FloatBits against {@link ReferenceRounding}, an independent enumeration-based reference. */
+class FloatBitsTest {
 
     private static final ReferenceRounding REF = ReferenceRounding.FP16;
 
     private static void assertToHalf(float x) {
         short expected = REF.round(x);
-        short actual = HalfFloats.toHalf(x);
+        short actual = FloatBits.toHalf(x);
         if (expected != actual) {
             assertEquals(hex(expected), hex(actual),
                     "toHalf(" + x + " = 0x" + Integer.toHexString(Float.floatToRawIntBits(x)) + ")");
@@ -34,8 +34,8 @@ class HalfFloatsTest {
             short h = (short) bits;
             int abs = bits & 0x7FFF;
             boolean negative = (bits & 0x8000) != 0;
-            int actual = HalfFloats.halfToFloatBits(h);
-            assertEquals(actual, Float.floatToRawIntBits(HalfFloats.toFloat(h)));
+            int actual = FloatBits.halfToFloatBits(h);
+            assertEquals(actual, Float.floatToRawIntBits(FloatBits.halfToFloat(h)));
             if (abs > 0x7C00) {
                 assertTrue(Float.isNaN(bitsToFloat(actual)), () -> "NaN half " + hex(h));
                 assertEquals(negative, actual < 0, () -> "NaN sign " + hex(h));
@@ -53,7 +53,7 @@ class HalfFloatsTest {
     void everyHalfRoundTripsAndNanBecomesTheCanonicalNan() {
         for (int bits = 0; bits < 0x10000; bits++) {
             short h = (short) bits;
-            short back = HalfFloats.toHalf(HalfFloats.toFloat(h));
+            short back = FloatBits.toHalf(FloatBits.halfToFloat(h));
             short expected = (short) ((bits & 0x7FFF) > 0x7C00 ? 0x7E00 : bits);
             assertEquals(expected, back, () -> "round trip of " + hex(h) + " gave " + hex(back));
         }
@@ -95,15 +95,15 @@ class HalfFloatsTest {
             assertToHalf(x);
             assertToHalf(-x);
         }
-        assertEquals(hex((short) 0x7BFF), hex(HalfFloats.toHalf(65519.996f)));
-        assertEquals(hex((short) 0x7C00), hex(HalfFloats.toHalf(65520f)));
-        assertEquals(hex((short) 0x0001), hex(HalfFloats.toHalf(Math.nextUp(0x1p-25f))));
-        assertEquals(hex((short) 0x0000), hex(HalfFloats.toHalf(0x1p-25f)));
-        assertEquals(hex((short) 0x8000), hex(HalfFloats.toHalf(-1e-30f)));
+        assertEquals(hex((short) 0x7BFF), hex(FloatBits.toHalf(65519.996f)));
+        assertEquals(hex((short) 0x7C00), hex(FloatBits.toHalf(65520f)));
+        assertEquals(hex((short) 0x0001), hex(FloatBits.toHalf(Math.nextUp(0x1p-25f))));
+        assertEquals(hex((short) 0x0000), hex(FloatBits.toHalf(0x1p-25f)));
+        assertEquals(hex((short) 0x8000), hex(FloatBits.toHalf(-1e-30f)));
         // Every float32 subnormal flushes to a signed zero.
         for (int bits = 1; bits < 0x00800000; bits += 997) {
-            assertEquals(hex((short) 0x0000), hex(HalfFloats.floatBitsToHalf(bits)));
-            assertEquals(hex((short) 0x8000), hex(HalfFloats.floatBitsToHalf(bits | 0x80000000)));
+            assertEquals(hex((short) 0x0000), hex(FloatBits.floatBitsToHalf(bits)));
+            assertEquals(hex((short) 0x8000), hex(FloatBits.floatBitsToHalf(bits | 0x80000000)));
         }
     }
 
@@ -111,8 +111,8 @@ class HalfFloatsTest {
     void everyNanBecomesTheCanonicalQuietNan() {
         int[] nans = {0x7FC00000, 0x7F800001, 0x7FBFFFFF, 0x7FFFFFFF, 0x7F802000, 0x7FC01234, 0x7FA00000};
         for (int bits : nans) {
-            assertEquals(hex((short) 0x7E00), hex(HalfFloats.floatBitsToHalf(bits)), Integer.toHexString(bits));
-            assertEquals(hex((short) 0x7E00), hex(HalfFloats.floatBitsToHalf(bits | 0x80000000)),
+            assertEquals(hex((short) 0x7E00), hex(FloatBits.floatBitsToHalf(bits)), Integer.toHexString(bits));
+            assertEquals(hex((short) 0x7E00), hex(FloatBits.floatBitsToHalf(bits | 0x80000000)),
                     Integer.toHexString(bits | 0x80000000));
         }
     }

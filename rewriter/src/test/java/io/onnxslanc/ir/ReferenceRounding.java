@@ -1,4 +1,4 @@
-package io.onnxslanc.convert;
+package io.onnxslanc.ir;
 
 import java.util.Arrays;
 
@@ -10,12 +10,12 @@ import java.util.Arrays;
  * neighbours and an exact comparison with their midpoint (the midpoint of two such values is exact in
  * double), ties going to the even bit pattern.
  */
-final class ReferenceRounding {
+public final class ReferenceRounding {
 
     /** FP16: 5 exponent bits, 10 mantissa bits, bias 15. */
-    static final ReferenceRounding FP16 = new ReferenceRounding(10, 15, 0x7C00, 0x7E00);
+    public static final ReferenceRounding FP16 = new ReferenceRounding(10, 15, 0x7C00, 0x7E00);
     /** BF16: 8 exponent bits, 7 mantissa bits, bias 127. */
-    static final ReferenceRounding BF16 = new ReferenceRounding(7, 127, 0x7F80, 0x7FC0);
+    public static final ReferenceRounding BF16 = new ReferenceRounding(7, 127, 0x7F80, 0x7FC0);
 
     private final int infinityBits;
     private final int quietNanBits;
@@ -36,11 +36,11 @@ final class ReferenceRounding {
     }
 
     /** Value of a finite non-negative bit pattern, or the value standing for infinity. */
-    double value(int bits) {
+    public double value(int bits) {
         return values[bits];
     }
 
-    int infinityBits() {
+    public int infinityBits() {
         return infinityBits;
     }
 
@@ -48,7 +48,7 @@ final class ReferenceRounding {
      * Round to nearest, ties to even. Any NaN gives the positive canonical quiet NaN (the project's
      * convention, the one of ONNX Runtime's Java converters: NaN sign and payload are not kept).
      */
-    short round(float x) {
+    public short round(float x) {
         int sign = (Float.floatToRawIntBits(x) >>> 16) & 0x8000;
         if (Float.isNaN(x)) {
             return (short) quietNanBits;

@@ -1,4 +1,4 @@
-package io.onnxslanc.convert;
+package io.onnxslanc.ir;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 /** BF16 conversions against {@link ReferenceRounding#BF16}. */
-class BFloat16Test {
+class FloatBitsBFloat16Test {
 
     private static final ReferenceRounding REF = ReferenceRounding.BF16;
 
@@ -17,7 +17,7 @@ class BFloat16Test {
 
     private static void assertToBf16(float x) {
         short e = REF.round(x);
-        short a = HalfFloats.toBFloat16(x);
+        short a = FloatBits.toBFloat16(x);
         if (e != a) {
             assertEquals(hex(e), hex(a), () -> "toBFloat16(0x" + Integer.toHexString(Float.floatToRawIntBits(x)) + ")");
         }
@@ -28,7 +28,7 @@ class BFloat16Test {
         for (int bits = 0; bits < 0x10000; bits++) {
             short b = (short) bits;
             int abs = bits & 0x7FFF;
-            float f = HalfFloats.bf16ToFloat(b);
+            float f = FloatBits.bfloat16ToFloat(b);
             if (abs > 0x7F80) {
                 assertTrue(Float.isNaN(f), () -> hex(b));
                 assertEquals(bits, Float.floatToRawIntBits(f) >>> 16, () -> "NaN bits kept " + hex(b));
@@ -37,7 +37,7 @@ class BFloat16Test {
             double magnitude = abs == 0x7F80 ? Double.POSITIVE_INFINITY : REF.value(abs);
             float expected = (float) ((bits & 0x8000) != 0 ? -magnitude : magnitude);
             assertEquals(Float.floatToRawIntBits(expected), Float.floatToRawIntBits(f), () -> "value of " + hex(b));
-            assertEquals(b, HalfFloats.toBFloat16(f), () -> "round trip of " + hex(b));
+            assertEquals(b, FloatBits.toBFloat16(f), () -> "round trip of " + hex(b));
         }
     }
 
@@ -51,9 +51,9 @@ class BFloat16Test {
                 assertToBf16(-x);
             }
         }
-        assertEquals(hex(0x7F80), hex(HalfFloats.toBFloat16(Float.MAX_VALUE)));
-        assertEquals(hex(0x7F7F), hex(HalfFloats.toBFloat16(0x1.fep127f)));
-        assertEquals(hex(0x0000), hex(HalfFloats.toBFloat16(Float.MIN_VALUE)));
+        assertEquals(hex(0x7F80), hex(FloatBits.toBFloat16(Float.MAX_VALUE)));
+        assertEquals(hex(0x7F7F), hex(FloatBits.toBFloat16(0x1.fep127f)));
+        assertEquals(hex(0x0000), hex(FloatBits.toBFloat16(Float.MIN_VALUE)));
     }
 
     @Test
@@ -63,9 +63,9 @@ class BFloat16Test {
             assertToBf16(Float.intBitsToFloat(bits));
             assertToBf16(Float.intBitsToFloat(bits | 0x80000000));
         }
-        assertEquals(hex(0x7FC0), hex(HalfFloats.floatBitsToBFloat16(0x7F800001)));
-        assertEquals(hex(0x7FC0), hex(HalfFloats.floatBitsToBFloat16(0xFFFFFFFF)));
-        assertEquals(hex(0x7FC0), hex(HalfFloats.floatBitsToBFloat16(0xFF80FFFF)));
+        assertEquals(hex(0x7FC0), hex(FloatBits.floatBitsToBFloat16(0x7F800001)));
+        assertEquals(hex(0x7FC0), hex(FloatBits.floatBitsToBFloat16(0xFFFFFFFF)));
+        assertEquals(hex(0x7FC0), hex(FloatBits.floatBitsToBFloat16(0xFF80FFFF)));
     }
 
     @Test
