@@ -3,6 +3,7 @@ package io.onnxslanc.convert;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
+import io.onnxslanc.ir.ElementTypes;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
@@ -39,7 +40,7 @@ public final class Fp16Converter {
     private final DataType target;
     private final long opset;
     private final ConversionReport report;
-    private ElemTypes types;
+    private ElementTypes types;
     private Fp32Nodes fp32;
     private final Map<Value, DataType> finalTypes = new IdentityHashMap<>();
     private final Map<Graph, Node> owners = new IdentityHashMap<>();
@@ -77,9 +78,9 @@ public final class Fp16Converter {
             report.markAlreadyConverted("metadata " + MARKER_KEY + "=" + marker);
             return report;
         }
-        types = ElemTypes.infer(main);
-        if (!types.all().containsValue(DataType.FLOAT)) {
-            if (types.all().containsValue(DataType.FLOAT16) || types.all().containsValue(DataType.BFLOAT16)) {
+        types = ElementTypes.infer(main);
+        if (!types.any(DataType.FLOAT)) {
+            if (types.any(DataType.FLOAT16) || types.any(DataType.BFLOAT16)) {
                 report.markAlreadyConverted("no float32 tensors, 16-bit float ones present");
             }
             return report;

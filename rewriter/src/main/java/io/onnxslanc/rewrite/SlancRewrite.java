@@ -6,6 +6,7 @@ import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
+import io.onnxslanc.ir.ElementTypes;
 import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
@@ -102,9 +103,10 @@ public final class SlancRewrite {
     /** Rewrites the model in place and marks it calibrated. */
     public static List<Applied> apply(Model model, List<NormCalibration> calibrations) {
         Graph graph = model.graph();
+        ElementTypes types = ElementTypes.infer(graph);
         List<Applied> out = new ArrayList<>();
         for (NormCalibration c : calibrations) {
-            out.add(c.changesModel() ? applyOne(graph, c) : unchanged(c, List.of()));
+            out.add(c.changesModel() ? applyOne(graph, c, types) : unchanged(c, List.of()));
         }
         model.metadata().put(MARKER, VERSION);
         return out;
@@ -115,10 +117,33 @@ public final class SlancRewrite {
         return new Applied(c, eps, eps, null, warnings);
     }
 
-    private static Applied applyOne(Graph graph, NormCalibration c) {
+    /**
+     * The type of the norm's input, which the inserted constant must share: inferred, else (for a value the inference
+     * cannot type) the norm's own evidence, its gain and epsilon constant having the input's type. Null when nothing
+     * tells.
+     */
+    private static DataType normInputType(NormSite site, ElementTypes types) {
+        DataType t = types.of(site.input());
+        if (t != null && t.isFloatingPoint()) {
+            return t;
+        }
+        Tensor gamma = io.onnxslanc.canon.ConstantFolder.value(site.gamma());
+        if (gamma != null && gamma.dataType().isFloatingPoint()) {
+            return gamma.dataType();
+        }
+        if (site.epsilon() instanceof Epsilon.InTensor e) {
+            Tensor eps = Constants.tensor(e.addNode().input(e.inputIndex()));
+            if (eps != null && eps.dataType().isFloatingPoint()) {
+                return eps.dataType();
+            }
+        }
+        return t;
+    }
+
+    private static Applied applyOne(Graph graph, NormCalibration c, ElementTypes types) {
         NormSite site = c.block().site();
         List<String> warnings = new ArrayList<>();
-        DataType type = ElementTypes.ofNormInput(site);
+        DataType type = normInputType(site, types);
         if (type == null || !FloatBits.canEncode(type)) {
             warnings.add("norm '" + NormNames.of(site) + "' left unscaled: the element type of its input '" + site.input().name()
                     + "' is " + (type == null ? "unknown" : type));

@@ -1,50 +1,48 @@
-package io.onnxslanc.convert;
+package io.onnxslanc.ir;
 
 import com.google.protobuf.InvalidProtocolBufferException;
-import io.onnxslanc.ir.Attribute;
-import io.onnxslanc.ir.DataType;
-import io.onnxslanc.ir.Graph;
-import io.onnxslanc.ir.Node;
-import io.onnxslanc.ir.Tensor;
-import io.onnxslanc.ir.Value;
 import io.onnxslanc.proto.Onnx.TypeProto;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The element type of every tensor value of a model, whether declared (graph inputs, outputs,
- * value_info, initializers) or not: exporters leave most intermediate values untyped, and the
- * converter must know which of them carry float32 to cast at the right edges. Undeclared types
- * follow the op definitions; unknown ones are null (treated as "not float32").
+ * The element type of every tensor value of a graph and its subgraphs, whether declared (graph inputs, outputs,
+ * value_info, initializers) or not: exporters leave most intermediate values untyped, and the rewrite must give a
+ * new constant its input's type while the converter must know which values carry float32 to cast at the right
+ * edges. Inferred once per graph, in node order; undeclared types follow the op definitions (an op not listed
+ * keeps its first input's type); unknown ones are null. The one owner of element-type inference.
  */
-final class ElemTypes {
+public final class ElementTypes {
     private final Map<Value, DataType> types = new IdentityHashMap<>();
 
-    private ElemTypes() {
+    private ElementTypes() {
     }
 
-    static ElemTypes infer(Graph main) {
-        ElemTypes t = new ElemTypes();
+    /** Infers the types of {@code main} and every subgraph in it. */
+    public static ElementTypes infer(Graph main) {
+        ElementTypes t = new ElementTypes();
         t.inferGraph(main);
         return t;
     }
 
-    DataType of(Value v) {
+    /** The element type of {@code v}, or null when neither a declaration nor the op definitions tell it. */
+    public DataType of(Value v) {
         return v == null ? null : types.get(v);
     }
 
-    boolean isFloat32(Value v) {
+    public boolean isFloat32(Value v) {
         return of(v) == DataType.FLOAT;
     }
 
-    /** Records the type of a value created after inference (inserted casts, copies). */
-    void set(Value v, DataType t) {
-        types.put(v, t);
+    /** Whether some value has type {@code t}. */
+    public boolean any(DataType t) {
+        return types.containsValue(t);
     }
 
-    Map<Value, DataType> all() {
-        return types;
+    /** Records the type of a value created after inference (inserted casts, copies). */
+    public void set(Value v, DataType t) {
+        types.put(v, t);
     }
 
     private void inferGraph(Graph g) {
@@ -91,7 +89,7 @@ final class ElemTypes {
 
     /** Untyped formal inputs of Loop and Scan bodies take the types of the node's own inputs. */
     private void inferSubgraphInputs(Node n) {
-        if (!OpRules.isDefaultDomain(n)) {
+        if (!n.isDefaultDomain()) {
             return;
         }
         for (Graph sub : n.subgraphs()) {
@@ -115,7 +113,7 @@ final class ElemTypes {
     }
 
     private DataType outputType(Node n, int index) {
-        if (n.domain().equals(OpRules.MS_DOMAIN) || OpRules.isDefaultDomain(n)) {
+        if (n.domain().equals(Domains.MICROSOFT) || n.isDefaultDomain()) {
             DataType d = knownOpOutput(n, index);
             if (d != null) {
                 return d;
@@ -204,7 +202,7 @@ final class ElemTypes {
             }
         }
         Node p = seq.producer();
-        if (p == null || !OpRules.isDefaultDomain(p)) {
+        if (p == null || !p.isDefaultDomain()) {
             return null;
         }
         return switch (p.opType()) {
