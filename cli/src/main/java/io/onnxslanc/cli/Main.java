@@ -3,7 +3,7 @@ package io.onnxslanc.cli;
 import io.onnxslanc.io.ModelFormatException;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
-import io.onnxslanc.io.Progress;
+import io.onnxslanc.Progress;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.io.WriteTargets;
 import io.onnxslanc.ir.Model;

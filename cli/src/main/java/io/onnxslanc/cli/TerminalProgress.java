@@ -1,6 +1,6 @@
 package io.onnxslanc.cli;
 
-import io.onnxslanc.io.Progress;
+import io.onnxslanc.Progress;
 import java.io.PrintStream;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -1,7 +1,6 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.calibrate.math.MatrixView;
-import io.onnxslanc.io.MappedRegions;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
@@ -100,7 +99,7 @@ final class EmbeddingBound {
             }
             return max;
         } finally {
-            MappedRegions.release(data);
+            table.release(data);
         }
     }
 }

@@ -2,7 +2,6 @@ package io.onnxslanc.calibrate;
 
 import io.onnxslanc.calibrate.math.DecodedLines;
 import io.onnxslanc.calibrate.math.MatrixView;
-import io.onnxslanc.io.MappedRegions;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
 import java.nio.ByteBuffer;
@@ -69,26 +68,28 @@ final class QuantizedWeight implements Tensor {
                 mapped.add(t == null ? null : t.read());
             }
             DecodedLines lines = decoder.apply(mapped);
-            return new Mapped(MatrixView.ofDecoded(name, lines, rows, cols), lines, mapped);
+            return new Mapped(MatrixView.ofDecoded(name, lines, rows, cols), lines, sources, mapped);
         } catch (RuntimeException e) {
-            mapped.forEach(b -> {
-                if (b != null) {
-                    MappedRegions.release(b);
-                }
-            });
+            releaseAll(sources, mapped);
             throw e;
         }
     }
 
     /** The decoded stored view and the mapped regions behind it. */
-    record Mapped(MatrixView stored, DecodedLines lines, List<ByteBuffer> regions) implements AutoCloseable {
+    record Mapped(MatrixView stored, DecodedLines lines, List<Tensor> sources, List<ByteBuffer> regions)
+            implements AutoCloseable {
         @Override
         public void close() {
-            regions.forEach(b -> {
-                if (b != null) {
-                    MappedRegions.release(b);
-                }
-            });
+            releaseAll(sources, regions);
+        }
+    }
+
+    /** Gives back the regions read so far, {@code regions.get(i)} to {@code sources.get(i)}. */
+    private static void releaseAll(List<Tensor> sources, List<ByteBuffer> regions) {
+        for (int i = 0; i < regions.size(); i++) {
+            if (regions.get(i) != null) {
+                sources.get(i).release(regions.get(i));
+            }
         }
     }
 }

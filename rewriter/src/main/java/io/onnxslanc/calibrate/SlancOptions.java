@@ -1,7 +1,7 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.calibrate.math.SlancScales;
-import io.onnxslanc.io.Progress;
+import io.onnxslanc.Progress;
 import java.util.Objects;
 
 /**

@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.ir.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -24,20 +25,20 @@ final class WeightPrefetcher implements AutoCloseable {
     });
 
     void warm(Collection<WeightRef> weights) {
-        List<io.onnxslanc.io.ExternalTensor> regions = new ArrayList<>();
+        List<Tensor> tensors = new ArrayList<>();
         for (WeightRef w : weights) {
-            if (w.tensor() instanceof io.onnxslanc.io.ExternalTensor et) {
-                regions.add(et);
+            if (w.tensor().backingFile().isPresent()) {
+                tensors.add(w.tensor());
             }
         }
-        if (!regions.isEmpty()) {
-            worker.submit(() -> regions.forEach(this::readThrough));
+        if (!tensors.isEmpty()) {
+            worker.submit(() -> tensors.forEach(this::readThrough));
         }
     }
 
-    private void readThrough(io.onnxslanc.io.ExternalTensor t) {
+    private void readThrough(Tensor t) {
         try {
-            t.readChunks(chunk, c -> { }); // the reading is the point: it fills the page cache
+            t.prefetch(chunk);
         } catch (IOException e) {
             // only a warm-up: the calibration maps the weights itself and reports real read errors
         }

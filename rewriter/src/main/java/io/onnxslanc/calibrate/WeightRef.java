@@ -1,7 +1,6 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.calibrate.math.MatrixView;
-import io.onnxslanc.io.MappedRegions;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
 import java.nio.ByteBuffer;
@@ -82,13 +81,13 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         try {
             MatrixView stored = MatrixView.of(name, data, type, storedRows, storedCols);
             if (!isPartial()) {
-                return new Loaded(storedIsMath ? stored : stored.transposed(), data);
+                return new Loaded(storedIsMath ? stored : stored.transposed(), tensor, data);
             }
             if (storedIsMath) {
                 // math rows are stored rows: a contiguous byte range, viewed without copying
                 ByteBuffer rows = data.duplicate();
                 rows.position(Math.multiplyExact(Math.multiplyExact(outFrom, storedCols), type.byteSize()));
-                return new Loaded(MatrixView.of(name, rows.slice(), type, outFeatures(), storedCols), data);
+                return new Loaded(MatrixView.of(name, rows.slice(), type, outFeatures(), storedCols), tensor, data);
             }
             // math rows are stored columns: copy the column block (checked for NaN on the way), then unmap
             MatrixView math = stored.transposed();
@@ -104,10 +103,10 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
                     copy[base + i] = (float) buf[i]; // exact: every stored value is a float
                 }
             }
-            MappedRegions.release(data);
-            return new Loaded(MatrixView.ofFloats(name, copy, outFeatures(), in), null);
+            tensor.release(data);
+            return new Loaded(MatrixView.ofFloats(name, copy, outFeatures(), in), null, null);
         } catch (RuntimeException e) {
-            MappedRegions.release(data);
+            tensor.release(data);
             throw e;
         }
     }
@@ -115,17 +114,19 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
     /** A weight in the math layout, holding its mapped region until closed. */
     public static final class Loaded implements AutoCloseable {
         private final MatrixView view;
+        private final Tensor source;
         private ByteBuffer mapped;
         private AutoCloseable other; // regions of a quantized weight
 
-        Loaded(MatrixView view, ByteBuffer mapped) {
+        Loaded(MatrixView view, Tensor source, ByteBuffer mapped) {
             this.view = view;
+            this.source = source;
             this.mapped = mapped;
         }
 
         /** A view holding other resources than one mapped buffer (the regions of a quantized weight). */
         static Loaded holding(MatrixView view, AutoCloseable regions) {
-            Loaded l = new Loaded(view, (ByteBuffer) null);
+            Loaded l = new Loaded(view, null, null);
             l.other = regions;
             return l;
         }
@@ -137,7 +138,7 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         @Override
         public void close() {
             if (mapped != null) {
-                MappedRegions.release(mapped);
+                source.release(mapped);
                 mapped = null;
             }
             if (other != null) {

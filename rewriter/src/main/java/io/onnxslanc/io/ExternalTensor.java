@@ -60,10 +60,20 @@ public final class ExternalTensor implements Tensor {
         return length;
     }
 
-    /** Maps the region; callers streaming many tensors should {@link MappedRegions#release} it after use. */
+    /** Maps the region; callers streaming many tensors should {@link #release} it after use. */
     @Override
     public ByteBuffer read() {
         return MappedRegions.map(file, offset, length);
+    }
+
+    @Override
+    public void release(ByteBuffer buffer) {
+        MappedRegions.release(buffer);
+    }
+
+    @Override
+    public void prefetch(ByteBuffer scratch) throws IOException {
+        readChunks(scratch, c -> { }); // the reading is the point: it fills the page cache
     }
 
     /** Copies file to file without mapping or heap buffers (the kernel moves the bytes). */

@@ -4,6 +4,7 @@ import com.google.protobuf.CodedOutputStream;
 import com.google.protobuf.Descriptors.FieldDescriptor;
 import com.google.protobuf.Message;
 import com.google.protobuf.UnknownFieldSet;
+import io.onnxslanc.Progress;
 import io.onnxslanc.ir.Tensor;
 import java.io.IOException;
 import java.nio.channels.FileChannel;

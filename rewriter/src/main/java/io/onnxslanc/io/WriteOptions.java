@@ -1,5 +1,6 @@
 package io.onnxslanc.io;
 
+import io.onnxslanc.Progress;
 import java.nio.file.Path;
 
 /**

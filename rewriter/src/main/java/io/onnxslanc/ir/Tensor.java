@@ -23,6 +23,21 @@ public interface Tensor {
      */
     ByteBuffer read();
 
+    /**
+     * Gives back a buffer this tensor's {@link #read} returned, now: a memory-mapped region is unmapped, so streaming
+     * over a large model keeps the resident set small. The buffer must not be used afterwards. Tensors held on the
+     * heap leave it to the garbage collector.
+     */
+    default void release(ByteBuffer buffer) {
+    }
+
+    /**
+     * Reads the stored bytes once, in order, through {@code scratch} and discards them, so that a later {@link #read}
+     * finds them in the page cache. Tensors held on the heap do nothing.
+     */
+    default void prefetch(ByteBuffer scratch) throws IOException {
+    }
+
     /** Streams the raw little-endian bytes to {@code out}. */
     default void writeTo(WritableByteChannel out) throws IOException {
         ByteBuffer b = read().duplicate();

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.calibrate.math.SlancScales;
-import io.onnxslanc.io.Progress;
+import io.onnxslanc.Progress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

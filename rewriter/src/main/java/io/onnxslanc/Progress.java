@@ -1,4 +1,4 @@
-package io.onnxslanc.io;
+package io.onnxslanc;
 
 /** Progress of long reads, writes and computations; the CLI draws it on a terminal, libraries ignore it. */
 public interface Progress {
