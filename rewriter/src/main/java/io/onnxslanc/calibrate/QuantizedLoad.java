@@ -34,7 +34,7 @@ final class QuantizedLoad {
                 }
             }
             m.close();
-            return new WeightRef.Loaded(MatrixView.ofFloats(ref.name(), copy, ref.outFeatures(), in), (java.nio.ByteBuffer) null);
+            return new WeightRef.Loaded(MatrixView.ofFloats(ref.name(), copy, ref.outFeatures(), in), null, null);
         } catch (RuntimeException e) {
             m.close();
             throw e;
