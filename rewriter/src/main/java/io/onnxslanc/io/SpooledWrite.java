@@ -1,0 +1,105 @@
+package io.onnxslanc.io;
+
+import io.onnxslanc.ir.Model;
+import java.nio.file.Path;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+
+/**
+ * A model write whose external data file is streamed ahead, on a background thread, from a twin of the model (the
+ * same weights, read again without them on the heap) while the caller still changes the model; {@link #write}
+ * adopts that file when the model's external tensors still match the twin's (see {@link DataSpool}), otherwise it
+ * writes the data itself: the output files are byte-identical either way. Closing it before {@link #write} stops
+ * the background thread and deletes its file.
+ */
+public final class SpooledWrite implements AutoCloseable {
+    private final Path out;
+    private final WriteOptions options;
+    private final Thread thread;
+    private final CompletableFuture<DataSpool> spooling;
+    private DataSpool spool;
+
+    /** A write failure on the background thread, carried to the caller. */
+    private static final class SpoolFailure extends RuntimeException {
+        SpoolFailure(Throwable cause) {
+            super(cause);
+        }
+    }
+
+    private SpooledWrite(Path out, WriteOptions options, Thread thread, CompletableFuture<DataSpool> spooling) {
+        this.out = out;
+        this.options = options;
+        this.thread = thread;
+        this.spooling = spooling;
+    }
+
+    /** Starts writing {@code twin}'s data file for {@code out}; a null twin streams nothing ahead (a plain write). */
+    public static SpooledWrite start(Model twin, Path out, WriteOptions options) {
+        if (twin == null) {
+            return new SpooledWrite(out, options, null, null);
+        }
+        CompletableFuture<DataSpool> result = new CompletableFuture<>();
+        Thread writer = new Thread(() -> {
+            try {
+                result.complete(ModelWriter.spool(twin, out, options));
+            } catch (Throwable t) {
+                result.completeExceptionally(t);
+            }
+        }, "slanc-data-spool");
+        writer.setDaemon(true);
+        writer.start();
+        return new SpooledWrite(out, options, writer, result);
+    }
+
+    /** Waits for the data file, then writes {@code model}; true when the spooled data file was adopted. */
+    public boolean write(Model model) {
+        spool = spooling == null ? null : await(spooling);
+        ModelWriter.write(model, out, options, spool);
+        return spool != null && spool.adopted();
+    }
+
+    @Override
+    public void close() {
+        if (spooling != null && spool == null) {
+            thread.interrupt(); // a failure before the write: stop streaming, wait until its file is deleted
+            try {
+                DataSpool late = await(spooling);
+                if (late != null) {
+                    late.close();
+                }
+            } catch (RuntimeException ignored) {
+                // it failed on the interrupt and deleted its file
+            }
+        }
+        if (spool != null) {
+            spool.close(); // no-op once adopted
+        }
+    }
+
+    /** The spool's result; its exceptions are rethrown as they were thrown (unchecked ones unwrapped). */
+    private static DataSpool await(Future<DataSpool> f) {
+        boolean interrupted = false;
+        try {
+            while (true) {
+                try {
+                    return f.get();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                } catch (ExecutionException e) {
+                    if (e.getCause() instanceof RuntimeException re) {
+                        throw re;
+                    }
+                    if (e.getCause() instanceof Error err) {
+                        throw err;
+                    }
+                    throw new SpoolFailure(e.getCause());
+                }
+            }
+        } finally {
+            if (interrupted) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+}
