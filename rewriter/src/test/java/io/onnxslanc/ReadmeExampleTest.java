@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.ReportJson;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.convert.Fp16Converter;
@@ -32,7 +33,7 @@ class ReadmeExampleTest {
         // One line, file to file:
         CalibrationReport report = Slanc.calibrateFile(modelFile, dir.resolve("minilm.slanc.onnx"), SlancOptions.defaults());
         System.out.print(report.toTable());
-        report.writeJson(dir.resolve("minilm.slanc.json"));
+        ReportJson.write(report, dir.resolve("minilm.slanc.json"));
 
         // Inside an export pipeline that already holds the model:
         Model model = ModelReader.read(modelFile);

@@ -78,8 +78,8 @@ final class CheckCommand implements Callable<Integer> {
         out.print(Verdicts.describe(verdict));
         if (json != null) {
             Reports r = new Reports("check");
-            r.putJson("parity", verdict.parity().toJson());
-            r.putJson("verdict", Verdicts.json(verdict));
+            r.putPojo("parity", verdict.parity());
+            r.put("verdict", Verdicts.json(verdict));
             r.write(json);
         }
         out.println(verdict.line());

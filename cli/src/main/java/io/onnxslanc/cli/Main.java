@@ -4,6 +4,7 @@ import io.onnxslanc.io.ModelFormatException;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.Progress;
+import io.onnxslanc.ReportJson;
 import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.io.WriteTargets;
 import io.onnxslanc.ir.Model;
@@ -246,7 +247,7 @@ public final class Main implements Callable<Integer> {
                 slanc = null;
                 fallbackNodes = plan.report().nodeNames();
                 out.print(plan.report().toText());
-                json.putJson("fp32_fallback", plan.report().toJson());
+                json.putPojo("fp32_fallback", plan.report());
             }
             if (emulation != null && !noFp16) {
                 // the emulation runs the FP32 graph OUT is converted from: calibrate first and keep a copy of it
@@ -271,14 +272,14 @@ public final class Main implements Callable<Integer> {
             if (calibration != null) {
                 out.print(calibration.toTable());
                 out.println(calibration.summary());
-                json.mergeJson(calibration.toJson());
+                json.merge(ReportJson.calibration(calibration));
             }
             String written = output + (ModelWriter.writesExternalData(model, options)
                     ? " (+ " + options.dataFile(output).getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : "");
             out.println((verify ? "wrote (for verification) " : "wrote ") + written);
             if (conversion != null) {
                 out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out
-                json.putJson("fp16", conversion.toJson());
+                json.put("fp16", ReportJson.conversion(conversion));
             }
             int code = 0;
             if (verify) {
@@ -288,7 +289,7 @@ public final class Main implements Callable<Integer> {
                     out.print(Verdicts.describe(v));
                     out.println(v.line());
                 }
-                json.putJson("verify", verifyJson(outcome));
+                json.putPojo("verify", new VerifySection(outcome.passed(), outcome.verdicts()));
                 if (outcome.passed() || keepFailed) {
                     stage.publish(output, options.dataFile(target), options.dataFile(output));
                     out.println("wrote " + written + (outcome.passed() ? ", verified" : ", kept although it failed (--keep-failed)"));
@@ -344,12 +345,8 @@ public final class Main implements Callable<Integer> {
         return names;
     }
 
-    private String verifyJson(OutputVerifier.Outcome outcome) {
-        StringBuilder sb = new StringBuilder("{\"passed\": ").append(outcome.passed()).append(", \"verdicts\": [");
-        for (int i = 0; i < outcome.verdicts().size(); i++) {
-            sb.append(i == 0 ? "" : ", ").append(outcome.verdicts().get(i).toJson());
-        }
-        return sb.append("]}").toString();
+    /** The --report section of --verify: the overall result, then every verdict. */
+    private record VerifySection(boolean passed, java.util.List<Verdict> verdicts) {
     }
 
     private Emulation.Mode emulationMode(String mode) {

@@ -64,7 +64,7 @@ final class ProbeCommand implements Callable<Integer> {
         out.print(report.toTable());
         if (json != null) {
             Reports r = new Reports("probe");
-            r.putJson("probe", report.toJson());
+            r.putPojo("probe", report);
             r.write(json);
         }
         if (html != null) {

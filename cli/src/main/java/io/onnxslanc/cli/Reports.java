@@ -1,6 +1,5 @@
 package io.onnxslanc.cli;
 
-import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -32,22 +31,14 @@ final class Reports {
         root.set(key, JSON.valueToTree(value));
     }
 
-    /** Embeds a section that a stage already rendered as JSON text. */
-    void putJson(String key, String json) {
-        try {
-            root.set(key, withoutHeader(JSON.readTree(json)));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("report section " + key + " is not JSON", e);
-        }
+    /** Embeds a stage's report (see {@link io.onnxslanc.ReportJson}); its header is dropped. */
+    void put(String key, ObjectNode section) {
+        root.set(key, withoutHeader(section.deepCopy()));
     }
 
-    /** Copies every field of a section to the top level (the calibration's "norms" array lives there). */
-    void mergeJson(String json) {
-        try {
-            root.setAll((ObjectNode) withoutHeader(JSON.readTree(json)));
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("report section is not JSON", e);
-        }
+    /** Copies every field of a stage's report to the top level (the calibration's "norms" array lives there). */
+    void merge(ObjectNode section) {
+        root.setAll((ObjectNode) withoutHeader(section.deepCopy()));
     }
 
     private static com.fasterxml.jackson.databind.JsonNode withoutHeader(com.fasterxml.jackson.databind.JsonNode section) {

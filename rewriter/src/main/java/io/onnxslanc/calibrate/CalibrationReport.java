@@ -2,17 +2,9 @@ package io.onnxslanc.calibrate;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
-import com.fasterxml.jackson.core.JsonProcessingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.SerializationFeature;
-import io.onnxslanc.ToolInfo;
 import io.onnxslanc.calibrate.math.ScaleResult;
 import io.onnxslanc.match.NormCandidates;
 import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,7 +12,8 @@ import java.util.Locale;
 import java.util.Map;
 
 /**
- * What SLaNC did to a model, per norm, as JSON ({@link #toJson()}) and as a fixed-width table ({@link #toTable()}).
+ * What SLaNC did to a model, per norm, as a fixed-width table ({@link #toTable()}); as JSON through
+ * {@link io.onnxslanc.ReportJson#calibration}.
  *
  * @param alreadyCalibrated the model was calibrated before; nothing was changed and {@code norms} is empty
  * @param dryRun            scales were computed but the model was not changed
@@ -194,24 +187,6 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
     /** The entry of the norm with this node name, or null. */
     public Norm norm(String name) {
         return norms.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
-    }
-
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-
-    public String toJson() {
-        try {
-            return ToolInfo.stamped("calibration", JSON.writeValueAsString(this)); // tool, version, schema first
-        } catch (JsonProcessingException e) {
-            throw new IllegalStateException("cannot serialise the calibration report: " + e.getMessage(), e);
-        }
-    }
-
-    public void writeJson(Path file) {
-        try {
-            Files.writeString(file, toJson() + "\n", StandardCharsets.UTF_8);
-        } catch (IOException e) {
-            throw new UncheckedIOException(file + ": cannot write the report: " + e.getMessage(), e);
-        }
     }
 
     /** A fixed-width table for a terminal: one line per norm, then the warnings. */

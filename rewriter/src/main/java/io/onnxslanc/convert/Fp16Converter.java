@@ -39,7 +39,7 @@ public final class Fp16Converter {
     private final Fp16Options options;
     private final DataType target;
     private final long opset;
-    private final ConversionReport report;
+    private final ConversionCounter report;
     private ElementTypes types;
     private Fp32Nodes fp32;
     private final Map<Value, DataType> finalTypes = new IdentityHashMap<>();
@@ -58,7 +58,7 @@ public final class Fp16Converter {
         this.options = options;
         this.target = options.target();
         this.opset = model.opset("");
-        this.report = new ConversionReport(target);
+        this.report = new ConversionCounter(target);
     }
 
     /**
@@ -67,10 +67,10 @@ public final class Fp16Converter {
      * @throws IllegalArgumentException when an option names a node or graph input/output the model does not have
      */
     public static ConversionReport convert(Model model, Fp16Options options) {
-        return new Fp16Converter(model, options).run();
+        return new Fp16Converter(model, options).run().freeze();
     }
 
-    private ConversionReport run() {
+    private ConversionCounter run() {
         checkKeepIoNames();
         fp32 = Fp32Nodes.decide(model, options);
         String marker = model.metadata().get(MARKER_KEY);

@@ -69,9 +69,9 @@ class SlancPipelineTest {
         var usual = Files.getPosixFilePermissions(Files.createFile(dir.resolve("plain-new-file")));
         assertEquals(usual, Files.getPosixFilePermissions(actual));
         assertEquals(usual, Files.getPosixFilePermissions(actual.resolveSibling("out.onnx.data")));
-        assertEquals(expectedCalibration.toJson(), r.calibration().toJson());
+        assertEquals(json(expectedCalibration), json(r.calibration()));
         assertTrue(r.conversion().clampCountsComplete(), "clamp counts taken over from the spooled conversion");
-        assertEquals(expectedConversion.toJson(), r.conversion().toJson());
+        assertEquals(json(expectedConversion), json(r.conversion()));
     }
 
     @Test
@@ -135,5 +135,13 @@ class SlancPipelineTest {
         assertArrayEquals(Files.readAllBytes(reference.resolveSibling("m.onnx.data")),
                 Files.readAllBytes(out.resolveSibling("m.onnx.data")));
         assertEquals(List.of("m.onnx", "m.onnx.data"), files(out.getParent()), "the stale spool was deleted");
+    }
+
+    private static String json(io.onnxslanc.calibrate.CalibrationReport r) {
+        return io.onnxslanc.ReportJson.text(io.onnxslanc.ReportJson.calibration(r));
+    }
+
+    private static String json(io.onnxslanc.convert.ConversionReport r) {
+        return io.onnxslanc.ReportJson.text(io.onnxslanc.ReportJson.conversion(r));
     }
 }

@@ -19,6 +19,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.onnxslanc.ReportJson;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -567,7 +568,7 @@ class Fp16ConverterTest {
         ConversionReport r = Fp16Converter.convert(m, Fp16Options.defaults());
         r.finishClampCounts();
 
-        JsonNode j = new ObjectMapper().readTree(r.toJson());
+        JsonNode j = new ObjectMapper().readTree(ReportJson.text(ReportJson.conversion(r)));
         assertEquals("FLOAT16", j.get("target").asText());
         assertFalse(j.get("alreadyConverted").asBoolean());
         assertEquals(1, j.get("tensorsConverted").asInt());
