@@ -1,7 +1,6 @@
 package io.onnxslanc.convert;
 
 import io.onnxslanc.io.ExternalTensor;
-import io.onnxslanc.io.MappedRegions;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
 import java.io.IOException;
@@ -95,9 +94,7 @@ public final class ConvertedTensor implements Tensor {
         ByteBuffer src = source.read();
         ByteBuffer dst = ByteBuffer.allocate((int) size).order(ByteOrder.LITTLE_ENDIAN);
         ClampStats s = convert(src.duplicate(), dst);
-        if (source instanceof ExternalTensor) {
-            MappedRegions.release(src);
-        }
+        source.release(src);
         record(s);
         dst.flip();
         return dst.asReadOnlyBuffer().order(ByteOrder.LITTLE_ENDIAN);

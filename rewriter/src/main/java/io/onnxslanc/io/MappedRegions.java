@@ -14,7 +14,7 @@ import java.nio.file.StandardOpenOption;
  * Maps file regions read-only, one region per tensor (a single mapping cannot exceed 2 GiB),
  * and unmaps them on request so that streaming over a 27 GB model keeps the resident set small.
  */
-public final class MappedRegions {
+final class MappedRegions {
     private static final Object UNSAFE;
     private static final Method INVOKE_CLEANER;
 
@@ -37,7 +37,7 @@ public final class MappedRegions {
     private MappedRegions() {
     }
 
-    public static ByteBuffer map(Path file, long offset, long length) {
+    static ByteBuffer map(Path file, long offset, long length) {
         if (length > Integer.MAX_VALUE) {
             throw new ModelFormatException(file, "a single tensor of " + length + " bytes exceeds 2 GiB");
         }
@@ -49,7 +49,7 @@ public final class MappedRegions {
     }
 
     /** Unmaps a buffer returned by {@link #map} now; the buffer must not be used afterwards. */
-    public static void release(ByteBuffer buffer) {
+    static void release(ByteBuffer buffer) {
         if (buffer instanceof MappedByteBuffer && buffer.isDirect() && INVOKE_CLEANER != null) {
             try {
                 INVOKE_CLEANER.invoke(UNSAFE, buffer);
