@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Computes the SLaNC scale of each norm from the weights of the block in front of it (docs/SLANC.md), in double.
+ * Computes the SLaNC scale of each norm from the weights of the block in front of it (docs/method.md), in double.
  * Weights are mapped one block at a time and unmapped right after, so a large model with external data keeps a
  * small resident set. NaN or infinite weights stop the calibration with a {@link CalibrationException} naming the
  * weight, before anything is changed.

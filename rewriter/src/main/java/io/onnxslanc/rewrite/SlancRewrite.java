@@ -23,7 +23,7 @@ import java.util.Map;
 
 /**
  * Applies SLaNC scales to a model: the norm's input is multiplied by 1/s on the edges into the norm only, and its
- * epsilon becomes epsilon / s^2, which leaves the norm's output unchanged in exact arithmetic (docs/SLANC.md).
+ * epsilon becomes epsilon / s^2, which leaves the norm's output unchanged in exact arithmetic (docs/method.md).
  *
  * <ul>
  *   <li>The Mul is inserted just before the norm's first node, outside the norm, so ONNX Runtime's

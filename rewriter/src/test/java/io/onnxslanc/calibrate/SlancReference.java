@@ -1,7 +1,7 @@
 package io.onnxslanc.calibrate;
 
 /**
- * The SLaNC formulas of docs/SLANC.md written out with naive loops in double, from raw weight arrays: the
+ * The SLaNC formulas of docs/method.md written out with naive loops in double, from raw weight arrays: the
  * independent reference the calibrator is compared with.
  */
 final class SlancReference {

@@ -3,7 +3,7 @@ package io.onnxslanc.calibrate.math;
 import java.util.Objects;
 
 /**
- * The SLaNC scales of docs/SLANC.md, computed in double from the weights in front of a norm.
+ * The SLaNC scales of docs/method.md, computed in double from the weights in front of a norm.
  *
  * <p>All weights are passed in the math layout y = W x (W is [out x in]); for an ONNX MatMul initializer
  * B = W^T pass {@code MatrixView.transposed()}. A null gamma stands for a norm without gain (identity).

@@ -1,5 +1,5 @@
 /**
- * The numerical core of SLaNC (docs/SLANC.md), independent of the ONNX graph IR.
+ * The numerical core of SLaNC (docs/method.md), independent of the ONNX graph IR.
  *
  * <ul>
  *   <li>{@link io.onnxslanc.calibrate.math.MatrixView}: zero-copy view of a float32 / float16 / bfloat16 weight in

@@ -1,7 +1,7 @@
 package io.onnxslanc.samples.integration;
 
 /**
- * The SLaNC formulas of docs/SLANC.md written out with plain loops in double, from weights in the math layout
+ * The SLaNC formulas of docs/method.md written out with plain loops in double, from weights in the math layout
  * (W is out x in, y = W x): the independent reference the calibrator's scales are compared with. The spectral
  * norm comes from a cyclic Jacobi eigen-solver on the Gram matrix, not from power iteration as in the library.
  */
