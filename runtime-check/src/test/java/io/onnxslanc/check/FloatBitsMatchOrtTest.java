@@ -32,7 +32,7 @@ import org.junit.jupiter.api.Test;
  *     sets the quiet bit of signalling NaNs, which we and {@code mlasFp16ToFloat} leave alone.
  * </ul>
  */
-class HalfFloatsMatchOrtTest {
+class FloatBitsMatchOrtTest {
 
     private static final boolean ORT_USES_JDK_FLOAT16 = Runtime.version().feature() >= 20;
 
@@ -116,7 +116,7 @@ class HalfFloatsMatchOrtTest {
 
     @Test
     void floatToFp16MatchesOrtOnAllEdges() {
-        sweepEdges(HalfFloatsMatchOrtTest::checkFp16, false);
+        sweepEdges(FloatBitsMatchOrtTest::checkFp16, false);
     }
 
     @Test
@@ -147,7 +147,7 @@ class HalfFloatsMatchOrtTest {
 
     @Test
     void bf16MatchesOrtEverywhere() {
-        sweepEdges(HalfFloatsMatchOrtTest::checkBf16, true);
+        sweepEdges(FloatBitsMatchOrtTest::checkBf16, true);
         SplittableRandom random = new SplittableRandom(0xBF16L);
         for (int i = 0; i < 20_000_000; i++) {
             checkBf16(random.nextInt());
