@@ -1,6 +1,7 @@
 package io.onnxslanc;
 
 import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.calibrate.BranchConsistency;
 import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.NormBlock;
@@ -61,7 +62,7 @@ public final class Slanc {
             model.graph().verify();
         }
         List<CalibrationReport.Norm> norms = new ArrayList<>();
-        List<String> warnings = new ArrayList<>();
+        List<String> warnings = new ArrayList<>(BranchConsistency.check(calibrations)); // If branches: same decoder, same scales
         int unscaled = 0;
         for (SlancRewrite.Applied a : applied) {
             NormCalibration c = a.calibration();

@@ -23,7 +23,6 @@ import java.util.Set;
  * nothing is guessed.
  */
 public final class BlockFinder {
-    private final Graph graph;
     private final NormIndex index;
 
     /** One branch of a residual sum: its formula kind, the norm feeding it and what the formula reads. */
@@ -35,24 +34,35 @@ public final class BlockFinder {
         }
     }
 
-    private BlockFinder(Graph graph, List<NormSite> sites) {
-        this.graph = graph;
-        this.index = new NormIndex(graph, sites);
+    private BlockFinder(Graph scope, List<NormSite> sites) {
+        this.index = new NormIndex(scope, sites);
     }
 
-    /** One block per site, in the order of {@code sites}. The graph must be in topological order. */
+    /**
+     * One block per site, in the order of {@code sites}. The graphs must be in topological order. A norm inside an
+     * If branch or a Loop / Scan body is read like one of the main graph: the walks follow values the body reads from
+     * the enclosing graphs (their initializers, Constant nodes and node outputs) across the boundary.
+     *
+     * @param graph the model's main graph; each norm is read in the graph holding it ({@code site.root().graph()})
+     */
     public static List<NormBlock> findAll(Graph graph, List<NormSite> sites) {
-        BlockFinder f = new BlockFinder(graph, sites);
+        Map<Graph, BlockFinder> byScope = new java.util.IdentityHashMap<>();
         List<NormBlock> out = new ArrayList<>(sites.size());
         for (NormSite s : sites) {
+            BlockFinder f = byScope.computeIfAbsent(s.root().graph(), g -> new BlockFinder(g, sites));
             out.add(f.find(s));
         }
         return out;
     }
 
     private NormBlock find(NormSite site) {
-        if (site.root().graph() != graph) {
-            return NormBlock.unknown(site, "inside a subgraph (If / Loop / Scan body), which SLaNC does not calibrate");
+        for (Value v : new Value[] {site.input(), site.skip()}) {
+            Value x = v == null ? null : GraphOps.through(v, io.onnxslanc.ir.Walk.CAST_LIKE);
+            if (GraphScopes.isBodyInput(x)) {
+                return NormBlock.unknown(site, "its input '" + x.name() + "' is an input of "
+                        + GraphScopes.describe(x.graph()) + " (loop-carried or scanned): the block in front of it runs "
+                        + "in another iteration, which a static scale cannot follow");
+            }
         }
         if (index.isFirst(site)) {
             return NormBlock.first(site);

@@ -96,8 +96,10 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param epsilonAfter       epsilon as written (epsilon / s^2)
      * @param warnings           problems with this norm
      * @param dequantized        quantized weights the formula read, by name: how they were dequantized (empty when none)
+     * @param subgraph           the If branch or Loop / Scan body holding the norm (e.g. {@code If 'optimum::if'
+     *                           then_branch}, see {@link GraphScopes#describe}); null in the main graph
      */
-    @JsonPropertyOrder({"name", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
+    @JsonPropertyOrder({"name", "subgraph", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
             "epsilon_after", "warnings", "dequantized"})
     public record Norm(@JsonProperty("name") String name,
@@ -122,7 +124,9 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                        @JsonProperty("epsilon_after") double epsilonAfter,
                        @JsonProperty("warnings") List<String> warnings,
                        @JsonProperty("dequantized") @com.fasterxml.jackson.annotation.JsonInclude(
-                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY) Map<String, String> dequantized) {
+                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY) Map<String, String> dequantized,
+                       @JsonProperty("subgraph") @com.fasterxml.jackson.annotation.JsonInclude(
+                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) String subgraph) {
 
         public Norm {
             weights = List.copyOf(weights);
@@ -169,7 +173,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
                     attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
-                    epsilonBefore, epsilonAfter, warnings, dequantized);
+                    epsilonBefore, epsilonAfter, warnings, dequantized, GraphScopes.describe(b.site().root().graph()));
         }
     }
 
@@ -222,16 +226,22 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
         }
         int nameWidth = Math.max(4, Math.min(56, norms.stream().mapToInt(n -> n.name().length()).max().orElse(4)));
         int kindWidth = Math.max(4, norms.stream().mapToInt(n -> n.kind().length()).max().orElse(4));
-        String format = "%3s  %-" + nameWidth + "s  %-" + kindWidth + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
-        sb.append(String.format(Locale.ROOT, format, "#", "norm", "kind", "block", "formula", "s", "s exact",
-                "eps before", "eps after", "note"));
+        // a model with norms in If branches / Loop bodies gets a column naming the graph of each norm
+        int graphWidth = norms.stream().anyMatch(n -> n.subgraph() != null)
+                ? Math.max(10, norms.stream().mapToInt(n -> graphOf(n).length()).max().orElse(10)) : 0;
+        String graphColumn = graphWidth == 0 ? "%s" : "%-" + graphWidth + "s  ";
+        String format = "%3s  " + graphColumn + "%-" + nameWidth + "s  %-" + kindWidth
+                + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
+        sb.append(String.format(Locale.ROOT, format, "#", graphWidth == 0 ? "" : "graph", "norm", "kind", "block",
+                "formula", "s", "s exact", "eps before", "eps after", "note"));
         int i = 0;
         for (Norm n : norms) {
             String note = n.reason() != null ? n.reason()
                     : n.estimated() != null && n.estimated()
                     ? String.format(Locale.ROOT, "estimated, rel. std. error %.2g", n.relativeStdError())
                     : n.heads() != null ? n.heads() + "/" + n.kvHeads() + " heads" : "";
-            sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), n.kind(), n.block(),
+            sb.append(String.format(Locale.ROOT, format, i++, graphWidth == 0 ? "" : graphOf(n), clip(n.name(), nameWidth),
+                    n.kind(), n.block(),
                     n.frontBlock() == null ? "-" : n.frontBlock(), number(n.scale()), number(n.scaleUnrounded()),
                     number(n.epsilonBefore()), number(n.epsilonAfter()), note));
         }
@@ -243,6 +253,10 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
             sb.append("warning: ").append(w).append('\n');
         }
         return sb.toString();
+    }
+
+    private static String graphOf(Norm n) {
+        return n.subgraph() == null ? "main graph" : n.subgraph();
     }
 
     private static String clip(String s, int width) {

@@ -11,7 +11,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Where the norms of a graph are, and which norms lie upstream or downstream of which. */
+/**
+ * Where the norms are, and which norms lie upstream or downstream of which, as seen from one graph: the main graph,
+ * or a subgraph together with the outer nodes in front of its owner (a body reads their outputs directly).
+ */
 final class NormIndex {
     /** A norm feeding a linear layer, with the gain that applies to its output. */
     record Feed(NormSite site, Value gamma) {
@@ -29,9 +32,19 @@ final class NormIndex {
             }
             normOfOutput.put(s.output(), s);
         }
-        // the graph keeps topological order, so one pass each way settles reachability
-        List<Node> nodes = graph.nodes();
+        Set<Graph> holdingNorms = Collections.newSetFromMap(new IdentityHashMap<>());
+        for (NormSite s : sites) {
+            for (Graph g = s.root().graph(); g != null; g = g.parent()) {
+                holdingNorms.add(g);
+            }
+        }
+        // the graphs keep topological order, so one pass each way settles reachability
+        List<Node> nodes = GraphScopes.visibleNodes(graph);
         for (Node n : nodes) {
+            if (n.subgraphs().stream().anyMatch(holdingNorms::contains)) {
+                belowNorm.add(n); // an If / Loop with norms inside: what it returns has passed through norms
+                continue;
+            }
             for (Value v : n.inputs()) {
                 Node p = v == null ? null : v.producer();
                 if (p != null && (normOfNode.containsKey(p) || belowNorm.contains(p))) {
