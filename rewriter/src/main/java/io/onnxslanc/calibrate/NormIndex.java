@@ -53,10 +53,16 @@ final class NormIndex {
                 }
             }
         }
+        // a Loop / Scan body's outputs come back as its inputs in the next iteration, in front of its norms
+        boolean outputsLoopBack = graph.parent() != null && !graph.inputs().isEmpty() && holdingNorms.contains(graph);
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
             outer:
             for (Value o : n.outputs()) {
+                if (outputsLoopBack && o.graph() == graph && o.isGraphOutput()) {
+                    aboveNorm.add(n);
+                    break;
+                }
                 for (Node c : o.consumers()) {
                     if (normOfNode.containsKey(c) || aboveNorm.contains(c)) {
                         aboveNorm.add(n);
