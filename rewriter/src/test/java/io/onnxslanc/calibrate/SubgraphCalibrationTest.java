@@ -38,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
  * main graph embeds the tokens, holds the first norm n0 and a plain MLP block; an If holds the same two-norm decoder
  * tail in both branches (n1 reads the outer residual sum, its block is the main graph's MLP; n2 follows an MLP inside
  * the branch); optionally a Loop body holds n3 on its loop-carried value (no block can be identified) and n4 on the
- * outer residual. Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are
+ * outer residual, and a main-graph norm n5 reads the Loop's output. Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are
  * read by all norms. The reference scales are written out in double by {@link SlancReference}.
  */
 class SubgraphCalibrationTest {
@@ -161,7 +161,8 @@ class SubgraphCalibrationTest {
             Node loop = g.addNode("Loop", "", "layer_loop", List.of(trips, go, r), List.of("z"));
             loop.setAttribute(new Attribute("body", Attribute.Kind.GRAPH, body, "", ""));
             loop.output(0).setType(TensorType.of(DataType.FLOAT, 1, 3, D));
-            g.addOutput(loop.output(0));
+            // a main-graph norm after the Loop: norms ran in front of it, so it is no first norm
+            g.addOutput(rmsNorm(s, g, "n5", loop.output(0), s.gain("g5")));
             s.loopBody = body;
         }
         g.verify();
@@ -204,7 +205,7 @@ class SubgraphCalibrationTest {
         assertEquals(List.of("null n0/Pow first",
                 THEN + " n1/Pow mlp", THEN + " n2/Pow final",
                 ELSE + " n1/Pow mlp", ELSE + " n2/Pow final",
-                LOOP + " n3/Pow unknown", LOOP + " n4/Pow mlp"), seen); // n4 feeds n3 in the next iteration: not final
+                LOOP + " n3/Pow unknown", LOOP + " n4/Pow mlp", "null n5/Pow unknown"), seen); // n4 feeds n3 in the next iteration: not final
         List<CalibrationReport.Norm> norms = report.norms();
         assertEquals(n0, norms.get(0).scale(), 1e-12 * n0);
         for (int i : new int[] {1, 3, 6}) {
@@ -222,6 +223,7 @@ class SubgraphCalibrationTest {
         assertNull(loopCarried.scale());
         assertTrue(loopCarried.reason().contains("'carried' is an input of " + LOOP + " (loop-carried or scanned)"),
                 loopCarried.reason());
+        assertTrue(norms.get(7).reason().contains("Loop(...), not a residual Add"), norms.get(7).reason());
         assertTrue(report.warnings().stream().noneMatch(w -> w.contains("read gain")), report.warnings().toString());
         assertTrue(report.toJson().contains("\"subgraph\" : \"" + THEN + "\""), report.toJson());
         assertTrue(report.toTable().contains(ELSE + "  n2/Pow"), report.toTable());
@@ -274,6 +276,7 @@ class SubgraphCalibrationTest {
         }
         // the unscaled loop-carried norm still reads the shared Constant, which keeps its value
         assertNotNull(s.g.findNode("eps_const"));
+        assertTrue(report.norms().stream().filter(n -> n.scale() == null).count() == 2, "n3 and n5 unscaled");
         assertEquals(EPS, Constants.tensor(epsOriginal).toDoubles()[0], 0.0);
         for (Graph branch : List.of(s.thenBranch, s.elseBranch)) {
             assertTrue(r.uses().stream().anyMatch(u -> u.node().name().equals("mlp_b/residual") && u.node().graph() == branch),
