@@ -200,6 +200,15 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
         return norms.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
     }
 
+    /**
+     * The entry of the norm with this node name in this subgraph ({@link GraphScopes#describe}; null for the main
+     * graph), or null: the branches of a merged decoder hold norms of the same names.
+     */
+    public Norm norm(String name, String subgraph) {
+        return norms.stream().filter(n -> n.name().equals(name) && java.util.Objects.equals(n.subgraph(), subgraph))
+                .findFirst().orElse(null);
+    }
+
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     public String toJson() {

@@ -217,6 +217,8 @@ class SubgraphCalibrationTest {
             assertEquals(n2, norms.get(i).scale(), 1e-9 * n2, norms.get(i).subgraph());
             assertEquals("n1/Pow", norms.get(i).fedBy());
         }
+        assertEquals(norms.get(3), report.norm("n1/Pow", ELSE));
+        assertEquals(norms.get(0), report.norm("n0/Pow", null));
         assertEquals(norms.get(1).scale(), norms.get(3).scale(), "the two branches hold the same decoder");
         assertEquals(norms.get(2).scale(), norms.get(4).scale(), "the two branches hold the same decoder");
         CalibrationReport.Norm loopCarried = norms.get(5);
