@@ -69,7 +69,8 @@ public final class Slanc {
             boolean done = a.multiplier() != null || !c.changesModel();
             CalibrationReport.Norm n = CalibrationReport.Norm.of(c, a.epsilonBefore(), a.epsilonAfter(), done, a.warnings());
             norms.add(n);
-            warnings.addAll(a.warnings());
+            String subgraph = n.subgraph(); // the branches of a merged decoder repeat norm names: say which one
+            a.warnings().forEach(w -> warnings.add(subgraph == null ? w : w + " (in " + subgraph + ")"));
             if (n.scale() == null) {
                 unscaled++;
             }
