@@ -39,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
  * tail in both branches (n1 reads the outer residual sum, its block is the main graph's MLP; n2 follows an MLP inside
  * the branch); optionally a Loop body holds n3 on its loop-carried value (no block can be identified) and n4 on the
  * outer residual, and a main-graph norm n5 reads the Loop's output. Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are
- * read by all norms. The reference scales are written out in double by {@link SlancReference}.
+ * read by all norms. The reference scales are written out in double by {@link SlancReference}. Last, the real
+ * torch-exported merged decoder against the plain export of the same weights.
  */
 class SubgraphCalibrationTest {
     private static final int D = 8;
@@ -323,6 +324,42 @@ class SubgraphCalibrationTest {
                 problems.get(0));
         cal.set(4, new NormCalibration(elseN2.block(), null, null, "made up"));
         assertTrue(BranchConsistency.check(cal).get(0).contains("only one is scaled (" + ELSE + ": made up)"));
+    }
+
+    /**
+     * The torch-exported merged decoder (fixtures/exports/hf_llama_merged, the weights of hf_llama_kv_cache): in each
+     * If branch every norm gets exactly the scale of the same norm in the plain KV-cache export, rounded and not.
+     */
+    @Test
+    void mergedExportBranchesGetThePlainExportsScales() {
+        for (boolean powerOfTwo : new boolean[] {true, false}) {
+            SlancOptions options = SlancOptions.defaults().withPowerOfTwo(powerOfTwo).withDryRun(true);
+            CalibrationReport plain = Slanc.calibrate(ModelReader.read(fixture("hf_llama_kv_cache.onnx")), options);
+            CalibrationReport merged = Slanc.calibrate(ModelReader.read(fixture("hf_llama_merged.onnx")), options);
+            assertEquals(2 * plain.norms().size(), merged.norms().size(), merged.toTable());
+            for (String branch : List.of("then_branch", "else_branch")) {
+                String graph = "If 'optimum::if' " + branch;
+                for (CalibrationReport.Norm want : plain.norms()) {
+                    CalibrationReport.Norm got = merged.norm(want.name(), graph);
+                    assertNotNull(got, want.name() + " missing in " + graph + "\n" + merged.toTable());
+                    assertNotNull(got.scale(), got.name() + ": " + got.reason());
+                    assertEquals(want.block(), got.block(), graph + " " + want.name());
+                    assertEquals(want.scale(), got.scale(), graph + " " + want.name());
+                    assertEquals(want.scaleUnrounded(), got.scaleUnrounded(), graph + " " + want.name());
+                }
+            }
+            assertTrue(merged.warnings().stream().noneMatch(w -> w.contains("read gain")), merged.warnings().toString());
+        }
+    }
+
+    private static Path fixture(String name) {
+        for (Path p = Path.of("").toAbsolutePath(); p != null; p = p.getParent()) {
+            Path f = p.resolve("fixtures").resolve("exports").resolve(name);
+            if (java.nio.file.Files.isRegularFile(f)) {
+                return f;
+            }
+        }
+        throw new IllegalStateException("fixtures/exports/" + name + " not found above " + Path.of("").toAbsolutePath());
     }
 
     private static List<Node> collect(Graph g) {
