@@ -34,8 +34,8 @@ public final class BlockFinder {
         }
     }
 
-    private BlockFinder(Graph scope, List<NormSite> sites) {
-        this.index = new NormIndex(scope, sites);
+    private BlockFinder(Graph graph, List<NormSite> sites) {
+        this.index = new NormIndex(graph, sites);
     }
 
     /**
@@ -43,13 +43,16 @@ public final class BlockFinder {
      * If branch or a Loop / Scan body is read like one of the main graph: the walks follow values the body reads from
      * the enclosing graphs (their initializers, Constant nodes and node outputs) across the boundary.
      *
-     * @param graph the model's main graph; each norm is read in the graph holding it ({@code site.root().graph()})
+     * @param graph the model's main graph (a subgraph stands for the main graph holding it)
      */
     public static List<NormBlock> findAll(Graph graph, List<NormSite> sites) {
-        Map<Graph, BlockFinder> byScope = new java.util.IdentityHashMap<>();
+        Graph main = graph;
+        while (main.parent() != null) {
+            main = main.parent();
+        }
+        BlockFinder f = new BlockFinder(main, sites);
         List<NormBlock> out = new ArrayList<>(sites.size());
         for (NormSite s : sites) {
-            BlockFinder f = byScope.computeIfAbsent(s.root().graph(), g -> new BlockFinder(g, sites));
             out.add(f.find(s));
         }
         return out;

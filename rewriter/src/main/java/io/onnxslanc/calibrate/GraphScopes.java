@@ -4,13 +4,12 @@ import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
- * Where a subgraph (If branch, Loop / Scan body) sits in the model: the node owning it, the attribute holding it, and
- * the nodes whose outputs its nodes may read. A body reads outer values by name; the IR hands it the outer
- * {@link Value} itself, so a walk back from a body value simply continues into the enclosing graph.
+ * Where a subgraph (If branch, Loop / Scan body) sits in the model: the node owning it and the attribute holding it.
+ * A body reads outer values by name; the IR hands it the outer {@link Value} itself, so a walk back from a body value
+ * simply continues into the enclosing graph.
  */
 public final class GraphScopes {
     private GraphScopes() {
@@ -57,22 +56,6 @@ public final class GraphScopes {
             }
         }
         throw new IllegalStateException("no attribute of " + owner + " holds subgraph '" + g.name() + "'");
-    }
-
-    /**
-     * The nodes a value of {@code g} may depend on, in topological order: for a body, the enclosing graphs' nodes in
-     * front of the owner (recursively), then the body's own nodes.
-     */
-    static List<Node> visibleNodes(Graph g) {
-        Node owner = owner(g);
-        if (owner == null) {
-            return g.nodes();
-        }
-        List<Node> outer = visibleNodes(owner.graph());
-        int own = outer.indexOf(owner);
-        List<Node> out = new ArrayList<>(outer.subList(0, own < 0 ? outer.size() : own));
-        out.addAll(g.nodes());
-        return out;
     }
 
     /**
