@@ -110,11 +110,7 @@ class MergedDecoderSlancTest {
         Path calibrated = DIR.resolve("merged-" + style + ".slanc.onnx");
         ModelWriter.write(model, calibrated);
 
-        Map<String, float[]> before;
-        Map<String, float[]> after;
         try (OrtSession a = session(original, OptLevel.NO_OPT); OrtSession b = session(calibrated, OptLevel.NO_OPT)) {
-            before = new LinkedHashMap<>();
-            after = new LinkedHashMap<>();
             Map<String, float[]> firstA = run(a, Arrays.copyOf(tokens, PREFIX), Map.of(), 0, false);
             Map<String, float[]> firstB = run(b, Arrays.copyOf(tokens, PREFIX), Map.of(), 0, false);
             assertBitIdentical(style + " use_cache_branch false", firstA, firstB);
@@ -122,10 +118,7 @@ class MergedDecoderSlancTest {
             Map<String, float[]> cachedA = run(a, Arrays.copyOfRange(tokens, PREFIX, tokens.length), past, PREFIX, true);
             Map<String, float[]> cachedB = run(b, Arrays.copyOfRange(tokens, PREFIX, tokens.length), past, PREFIX, true);
             assertBitIdentical(style + " use_cache_branch true", cachedA, cachedB);
-            before.putAll(cachedA);
-            after.putAll(cachedB);
         }
-        assertEquals(before.keySet(), after.keySet());
 
         Model half = ModelReader.read(calibrated);
         Fp16Converter.convert(half, Fp16Options.defaults().withKeepAllIoTypes(true)); // fed and read as FP32
