@@ -39,7 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
  * tail in both branches (n1 reads the outer residual sum, its block is the main graph's MLP; n2 follows an MLP inside
  * the branch); optionally a Loop body holds n3 on its loop-carried value (no block can be identified) and n4 on the
  * outer residual, and a main-graph norm n5 reads the Loop's output. Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are
- * read by all norms. The reference scales are written out in double by {@link SlancReference}. Last, the real
+ * read by all norms (a variant nests one more If in the then-branch). The reference scales are written out in
+ * double by {@link SlancReference}. Last, the real
  * torch-exported merged decoder against the plain export of the same weights.
  */
 class SubgraphCalibrationTest {
@@ -110,7 +111,17 @@ class SubgraphCalibrationTest {
         return op(g, name + "/residual", "Add", x, o);
     }
 
+    private static Graph passThrough(Graph parent, Value r) {
+        Graph b = parent.newSubgraph();
+        b.addOutput(op(b, "pass", "Identity", r));
+        return b;
+    }
+
     private static Synthetic build(boolean withLoop) {
+        return build(withLoop, false);
+    }
+
+    private static Synthetic build(boolean withLoop, boolean nested) {
         Synthetic s = new Synthetic();
         Graph g = s.g;
         s.model.opsets().put("", 17L);
@@ -134,8 +145,15 @@ class SubgraphCalibrationTest {
         Value n0 = rmsNorm(s, g, "n0", e, g0);
         Value r = mlpResidual(g, "mlp_a", e, n0, w1a, w2a);
 
-        s.thenBranch = decoderTail(s, r, g1, g2, w1b, w2b, wout, "then");
-        s.elseBranch = decoderTail(s, r, g1, g2, w1b, w2b, wout, "else");
+        s.thenBranch = decoderTail(s, g, r, g1, g2, w1b, w2b, wout, "then");
+        s.elseBranch = decoderTail(s, g, r, g1, g2, w1b, w2b, wout, "else");
+        if (nested) { // the then-branch holds one more If, whose then-branch holds the decoder tail again
+            Node inner = s.thenBranch.addNode("If", "", "inner_if", List.of(flag), List.of("inner_y"));
+            inner.setAttribute(new Attribute("then_branch", Attribute.Kind.GRAPH,
+                    decoderTail(s, s.thenBranch, r, g1, g2, w1b, w2b, wout, "inner_then"), "", ""));
+            inner.setAttribute(new Attribute("else_branch", Attribute.Kind.GRAPH, passThrough(s.thenBranch, r), "", ""));
+            s.thenBranch.addOutput(inner.output(0));
+        }
         Node ifNode = g.addNode("If", "", "branch_if", List.of(flag), List.of("y"));
         ifNode.setAttribute(new Attribute("then_branch", Attribute.Kind.GRAPH, s.thenBranch, "", ""));
         ifNode.setAttribute(new Attribute("else_branch", Attribute.Kind.GRAPH, s.elseBranch, "", ""));
@@ -171,9 +189,9 @@ class SubgraphCalibrationTest {
     }
 
     /** One If branch: the norm n1 on the outer residual r, an MLP, the final norm n2, the output projection. */
-    private static Graph decoderTail(Synthetic s, Value r, Value g1, Value g2, Value w1b, Value w2b, Value wout,
-                                     String name) {
-        Graph b = s.g.newSubgraph();
+    private static Graph decoderTail(Synthetic s, Graph parent, Value r, Value g1, Value g2, Value w1b, Value w2b,
+                                     Value wout, String name) {
+        Graph b = parent.newSubgraph();
         b.setName(name);
         Value n1 = rmsNorm(s, b, "n1", r, g1);
         Value h = mlpResidual(b, "mlp_b", r, n1, w1b, w2b);
@@ -324,6 +342,21 @@ class SubgraphCalibrationTest {
                 problems.get(0));
         cal.set(4, new NormCalibration(elseN2.block(), null, null, "made up"));
         assertTrue(BranchConsistency.check(cal).get(0).contains("only one is scaled (" + ELSE + ": made up)"));
+    }
+
+    @Test
+    void nestedBranchesAreCalibratedAndNamedOuterFirst() {
+        Synthetic s = build(false, true);
+        CalibrationReport report = Slanc.calibrate(s.model, SlancOptions.defaults().withDryRun(true));
+        System.out.print(report.toTable());
+        String nested = THEN + " / If 'inner_if' then_branch";
+        CalibrationReport.Norm n1 = report.norm("n1/Pow", nested);
+        CalibrationReport.Norm n2 = report.norm("n2/Pow", nested);
+        assertNotNull(n1, report.toTable());
+        assertEquals(report.norm("n1/Pow", THEN).scale(), n1.scale());
+        assertEquals("mlp", n1.block());
+        assertEquals(report.norm("n2/Pow", THEN).scale(), n2.scale());
+        assertEquals(List.of(), report.warnings().stream().filter(w -> w.contains("read gain")).toList());
     }
 
     /**
