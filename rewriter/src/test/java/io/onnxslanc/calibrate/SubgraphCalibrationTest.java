@@ -38,10 +38,10 @@ import org.junit.jupiter.api.io.TempDir;
  * main graph embeds the tokens, holds the first norm n0 and a plain MLP block; an If holds the same two-norm decoder
  * tail in both branches (n1 reads the outer residual sum, its block is the main graph's MLP; n2 follows an MLP inside
  * the branch); optionally a Loop body holds n3 on its loop-carried value (no block can be identified) and n4 on the
- * outer residual, and a main-graph norm n5 reads the Loop's output. Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are
- * read by all norms (a variant nests one more If in the then-branch). The reference scales are written out in
- * double by {@link SlancReference}. Last, the real
- * torch-exported merged decoder against the plain export of the same weights.
+ * outer residual, and a main-graph norm n5 reads the Loop's output; a variant nests one more If in the then-branch.
+ * Every weight, gain, the Pow exponent and one epsilon Constant node live in the main graph and are read by all
+ * norms. The reference scales are written out in double by {@link SlancReference}. Last, the real torch-exported
+ * merged decoder against the plain export of the same weights.
  */
 class SubgraphCalibrationTest {
     private static final int D = 8;
