@@ -1,6 +1,7 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.NormSite;

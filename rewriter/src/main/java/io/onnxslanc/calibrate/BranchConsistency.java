@@ -2,6 +2,7 @@ package io.onnxslanc.calibrate;
 
 import io.onnxslanc.canon.ConstantFolder;
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.NormSite;

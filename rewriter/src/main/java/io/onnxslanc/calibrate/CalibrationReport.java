@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import io.onnxslanc.ToolInfo;
 import io.onnxslanc.calibrate.math.ScaleResult;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.match.NormCandidates;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -97,7 +98,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param warnings           problems with this norm
      * @param dequantized        quantized weights the formula read, by name: how they were dequantized (empty when none)
      * @param subgraph           the If branch or Loop / Scan body holding the norm (e.g. {@code If 'optimum::if'
-     *                           then_branch}, see {@link GraphScopes#describe}); null in the main graph
+     *                           then_branch}, see {@link io.onnxslanc.ir.GraphScopes#describe}); null in the main graph
      */
     @JsonPropertyOrder({"name", "subgraph", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
@@ -201,7 +202,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
     }
 
     /**
-     * The entry of the norm with this node name in this subgraph ({@link GraphScopes#describe}; null for the main
+     * The entry of the norm with this node name in this subgraph ({@link io.onnxslanc.ir.GraphScopes#describe}; null for the main
      * graph), or null: the branches of a merged decoder hold norms of the same names.
      */
     public Norm norm(String name, String subgraph) {
@@ -209,7 +210,14 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 .findFirst().orElse(null);
     }
 
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** A candidate in the main graph has no "subgraph" in JSON, as a norm there has none. */
+    private interface CandidateJson {
+        @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+        String subgraph();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .addMixIn(NormCandidates.Candidate.class, CandidateJson.class);
 
     public String toJson() {
         try {
@@ -256,7 +264,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
         }
         for (NormCandidates.Candidate c : candidates) {
             sb.append("not matched: ").append(c.op()).append(" '").append(c.node()).append("' (output '").append(c.output())
-                    .append("'): ").append(c.reason()).append('\n');
+                    .append(c.subgraph() == null ? "'" : "', in " + c.subgraph()).append("): ").append(c.reason()).append('\n');
         }
         for (String w : warnings) {
             sb.append("warning: ").append(w).append('\n');

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
 import java.io.IOException;

@@ -14,6 +14,7 @@ import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -342,6 +343,24 @@ class SubgraphCalibrationTest {
                 problems.get(0));
         cal.set(4, new NormCalibration(elseN2.block(), null, null, "made up"));
         assertTrue(BranchConsistency.check(cal).get(0).contains("only one is scaled (" + ELSE + ": made up)"));
+    }
+
+    @Test
+    void anUnmatchedCandidateNamesItsBranch() {
+        Synthetic s = build(false);
+        s.elseBranch.addNode("LayerNormalization", "custom.domain", "odd_norm", List.of(s.g.lookup("mlp_a/residual_out")),
+                List.of("odd_out"));
+        s.g.addNode("LayerNormalization", "custom.domain", "odd_main", List.of(s.g.lookup("e")), List.of("odd_main_out"));
+        CalibrationReport report = Slanc.calibrate(s.model, SlancOptions.defaults().withDryRun(true));
+        assertEquals(2, report.candidates().size(), report.toTable());
+        assertEquals(ELSE, report.candidates().get(0).subgraph()); // graph order: the If's bodies, then later nodes
+        assertEquals("odd_main", report.candidates().get(1).node());
+        assertNull(report.candidates().get(1).subgraph());
+        assertEquals(1, report.toJson().split("\"subgraph\"", -1).length - 1 - report.norms().stream()
+                .filter(n -> n.subgraph() != null).count(), "main-graph candidates carry no subgraph field");
+        assertTrue(report.toTable().contains("not matched: custom.domain:LayerNormalization 'odd_norm' (output 'odd_out', in "
+                + ELSE + "): "), report.toTable());
+        assertTrue(report.toJson().contains("\"subgraph\" : \"" + ELSE + "\""), report.toJson());
     }
 
     @Test

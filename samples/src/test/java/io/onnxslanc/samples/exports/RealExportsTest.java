@@ -10,7 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.CalibrationReport;
-import io.onnxslanc.calibrate.GraphScopes;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.check.ep.OpenedSession;

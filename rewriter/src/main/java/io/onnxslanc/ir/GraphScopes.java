@@ -1,9 +1,5 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.ir;
 
-import io.onnxslanc.ir.Attribute;
-import io.onnxslanc.ir.Graph;
-import io.onnxslanc.ir.Node;
-import io.onnxslanc.ir.Value;
 import java.util.List;
 
 /**
@@ -62,7 +58,7 @@ public final class GraphScopes {
      * True for an input of a Loop or Scan body: a loop-carried or scanned value, which another iteration (or the outer
      * graph's sequence) produces. If branches have no inputs.
      */
-    static boolean isBodyInput(Value v) {
+    public static boolean isBodyInput(Value v) {
         return v != null && v.producer() == null && v.graph().parent() != null && v.isGraphInput();
     }
 }
