@@ -1,5 +1,6 @@
 package io.onnxslanc;
 
+import com.fasterxml.jackson.annotation.JsonInclude;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -7,6 +8,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.convert.ConversionReport;
+import io.onnxslanc.match.NormCandidates;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -19,7 +21,14 @@ import java.nio.file.Path;
  * plain data; the CLI embeds these objects in its own report file without re-parsing text.
  */
 public final class ReportJson {
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    /** A candidate in the main graph has no "subgraph" in JSON, as a norm there has none (match stays free of Jackson). */
+    private interface CandidateJson {
+        @JsonInclude(JsonInclude.Include.NON_NULL)
+        String subgraph();
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+            .addMixIn(NormCandidates.Candidate.class, CandidateJson.class);
 
     private ReportJson() {
     }

@@ -1,6 +1,7 @@
 package io.onnxslanc;
 
 import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.calibrate.BranchConsistency;
 import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.NormBlock;
@@ -61,14 +62,15 @@ public final class Slanc {
             model.graph().verify();
         }
         List<CalibrationReport.Norm> norms = new ArrayList<>();
-        List<String> warnings = new ArrayList<>();
+        List<String> warnings = new ArrayList<>(BranchConsistency.check(calibrations)); // If branches: same decoder, same scales
         int unscaled = 0;
         for (SlancRewrite.Applied a : applied) {
             NormCalibration c = a.calibration();
             boolean done = a.multiplier() != null || !c.changesModel();
             CalibrationReport.Norm n = CalibrationReport.Norm.of(c, a.epsilonBefore(), a.epsilonAfter(), done, a.warnings());
             norms.add(n);
-            warnings.addAll(a.warnings());
+            String subgraph = n.subgraph(); // the branches of a merged decoder repeat norm names: say which one
+            a.warnings().forEach(w -> warnings.add(subgraph == null ? w : w + " (in " + subgraph + ")"));
             if (n.scale() == null) {
                 unscaled++;
             }

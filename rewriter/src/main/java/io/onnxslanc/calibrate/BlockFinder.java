@@ -1,6 +1,7 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.NormSite;
@@ -23,7 +24,6 @@ import java.util.Set;
  * nothing is guessed.
  */
 public final class BlockFinder {
-    private final Graph graph;
     private final NormIndex index;
 
     /** One branch of a residual sum: its formula kind, the norm feeding it and what the formula reads. */
@@ -36,13 +36,22 @@ public final class BlockFinder {
     }
 
     private BlockFinder(Graph graph, List<NormSite> sites) {
-        this.graph = graph;
         this.index = new NormIndex(graph, sites);
     }
 
-    /** One block per site, in the order of {@code sites}. The graph must be in topological order. */
+    /**
+     * One block per site, in the order of {@code sites}. The graphs must be in topological order. A norm inside an
+     * If branch or a Loop / Scan body is read like one of the main graph: the walks follow values the body reads from
+     * the enclosing graphs (their initializers, Constant nodes and node outputs) across the boundary.
+     *
+     * @param graph the model's main graph (a subgraph stands for the main graph holding it)
+     */
     public static List<NormBlock> findAll(Graph graph, List<NormSite> sites) {
-        BlockFinder f = new BlockFinder(graph, sites);
+        Graph main = graph;
+        while (main.parent() != null) {
+            main = main.parent();
+        }
+        BlockFinder f = new BlockFinder(main, sites);
         List<NormBlock> out = new ArrayList<>(sites.size());
         for (NormSite s : sites) {
             out.add(f.find(s));
@@ -51,8 +60,13 @@ public final class BlockFinder {
     }
 
     private NormBlock find(NormSite site) {
-        if (site.root().graph() != graph) {
-            return NormBlock.unknown(site, "inside a subgraph (If / Loop / Scan body), which SLaNC does not calibrate");
+        for (Value v : new Value[] {site.input(), site.skip()}) {
+            Value x = v == null ? null : GraphOps.through(v, io.onnxslanc.ir.Walk.CAST_LIKE);
+            if (GraphScopes.isBodyInput(x)) {
+                return NormBlock.unknown(site, "its input '" + x.name() + "' is an input of "
+                        + GraphScopes.describe(x.graph()) + " (loop-carried or scanned): the block in front of it runs "
+                        + "in another iteration, which a static scale cannot follow");
+            }
         }
         if (index.isFirst(site)) {
             return NormBlock.first(site);

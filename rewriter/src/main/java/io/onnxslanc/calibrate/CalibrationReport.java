@@ -3,6 +3,7 @@ package io.onnxslanc.calibrate;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
 import io.onnxslanc.calibrate.math.ScaleResult;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.match.NormCandidates;
 import java.io.IOException;
 import java.util.ArrayList;
@@ -89,8 +90,10 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * @param epsilonAfter       epsilon as written (epsilon / s^2)
      * @param warnings           problems with this norm
      * @param dequantized        quantized weights the formula read, by name: how they were dequantized (empty when none)
+     * @param subgraph           the If branch or Loop / Scan body holding the norm (e.g. {@code If 'optimum::if'
+     *                           then_branch}, see {@link io.onnxslanc.ir.GraphScopes#describe}); null in the main graph
      */
-    @JsonPropertyOrder({"name", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
+    @JsonPropertyOrder({"name", "subgraph", "kind", "gain", "output", "block", "front_block", "fed_by", "feeding_gain", "weights", "weight_roles", "scale", "scale_unrounded",
             "estimated", "relative_std_error", "heads", "kv_heads", "heads_source", "reason", "epsilon_before",
             "epsilon_after", "warnings", "dequantized"})
     public record Norm(@JsonProperty("name") String name,
@@ -115,7 +118,9 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                        @JsonProperty("epsilon_after") double epsilonAfter,
                        @JsonProperty("warnings") List<String> warnings,
                        @JsonProperty("dequantized") @com.fasterxml.jackson.annotation.JsonInclude(
-                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY) Map<String, String> dequantized) {
+                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_EMPTY) Map<String, String> dequantized,
+                       @JsonProperty("subgraph") @com.fasterxml.jackson.annotation.JsonInclude(
+                               com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL) String subgraph) {
 
         public Norm {
             weights = List.copyOf(weights);
@@ -162,7 +167,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
                     attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
-                    epsilonBefore, epsilonAfter, warnings, dequantized);
+                    epsilonBefore, epsilonAfter, warnings, dequantized, GraphScopes.describe(b.site().root().graph()));
         }
     }
 
@@ -189,6 +194,16 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
         return norms.stream().filter(n -> n.name().equals(name)).findFirst().orElse(null);
     }
 
+    /**
+     * The entry of the norm with this node name in this subgraph ({@link io.onnxslanc.ir.GraphScopes#describe}; null for the main
+     * graph), or null: the branches of a merged decoder hold norms of the same names.
+     */
+    public Norm norm(String name, String subgraph) {
+        return norms.stream().filter(n -> n.name().equals(name) && java.util.Objects.equals(n.subgraph(), subgraph))
+                .findFirst().orElse(null);
+    }
+
+
     /** A fixed-width table for a terminal: one line per norm, then the warnings. */
     public String toTable() {
         StringBuilder sb = new StringBuilder();
@@ -197,27 +212,37 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
         }
         int nameWidth = Math.max(4, Math.min(56, norms.stream().mapToInt(n -> n.name().length()).max().orElse(4)));
         int kindWidth = Math.max(4, norms.stream().mapToInt(n -> n.kind().length()).max().orElse(4));
-        String format = "%3s  %-" + nameWidth + "s  %-" + kindWidth + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
-        sb.append(String.format(Locale.ROOT, format, "#", "norm", "kind", "block", "formula", "s", "s exact",
-                "eps before", "eps after", "note"));
+        // a model with norms in If branches / Loop bodies gets a column naming the graph of each norm
+        int graphWidth = norms.stream().anyMatch(n -> n.subgraph() != null)
+                ? Math.max(10, norms.stream().mapToInt(n -> graphOf(n).length()).max().orElse(10)) : 0;
+        String graphColumn = graphWidth == 0 ? "%s" : "%-" + graphWidth + "s  ";
+        String format = "%3s  " + graphColumn + "%-" + nameWidth + "s  %-" + kindWidth
+                + "s  %-10s  %-10s  %10s  %10s  %10s  %10s  %s%n";
+        sb.append(String.format(Locale.ROOT, format, "#", graphWidth == 0 ? "" : "graph", "norm", "kind", "block",
+                "formula", "s", "s exact", "eps before", "eps after", "note"));
         int i = 0;
         for (Norm n : norms) {
             String note = n.reason() != null ? n.reason()
                     : n.estimated() != null && n.estimated()
                     ? String.format(Locale.ROOT, "estimated, rel. std. error %.2g", n.relativeStdError())
                     : n.heads() != null ? n.heads() + "/" + n.kvHeads() + " heads" : "";
-            sb.append(String.format(Locale.ROOT, format, i++, clip(n.name(), nameWidth), n.kind(), n.block(),
+            sb.append(String.format(Locale.ROOT, format, i++, graphWidth == 0 ? "" : graphOf(n), clip(n.name(), nameWidth),
+                    n.kind(), n.block(),
                     n.frontBlock() == null ? "-" : n.frontBlock(), number(n.scale()), number(n.scaleUnrounded()),
                     number(n.epsilonBefore()), number(n.epsilonAfter()), note));
         }
         for (NormCandidates.Candidate c : candidates) {
             sb.append("not matched: ").append(c.op()).append(" '").append(c.node()).append("' (output '").append(c.output())
-                    .append("'): ").append(c.reason()).append('\n');
+                    .append(c.subgraph() == null ? "'" : "', in " + c.subgraph()).append("): ").append(c.reason()).append('\n');
         }
         for (String w : warnings) {
             sb.append("warning: ").append(w).append('\n');
         }
         return sb.toString();
+    }
+
+    private static String graphOf(Norm n) {
+        return n.subgraph() == null ? "main graph" : n.subgraph();
     }
 
     private static String clip(String s, int width) {

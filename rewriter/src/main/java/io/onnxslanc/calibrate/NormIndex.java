@@ -11,7 +11,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 
-/** Where the norms of a graph are, and which norms lie upstream or downstream of which. */
+/**
+ * Where the norms of a model are, and which norms lie upstream or downstream of which, across subgraphs: a body
+ * reads the outputs of the outer nodes in front of its owner directly, so reachability follows values from the main
+ * graph into If branches and Loop / Scan bodies.
+ */
 final class NormIndex {
     /** A norm feeding a linear layer, with the gain that applies to its output. */
     record Feed(NormSite site, Value gamma) {
@@ -21,17 +25,38 @@ final class NormIndex {
     private final Map<Value, NormSite> normOfOutput = new IdentityHashMap<>();
     private final Set<Node> belowNorm = Collections.newSetFromMap(new IdentityHashMap<>());
     private final Set<Node> aboveNorm = Collections.newSetFromMap(new IdentityHashMap<>());
+    private final Set<Graph> holdingNorms = Collections.newSetFromMap(new IdentityHashMap<>());
 
+    /** {@code graph}: the main graph (sites may lie in any of its subgraphs). */
     NormIndex(Graph graph, List<NormSite> sites) {
         for (NormSite s : sites) {
             for (Node n : s.nodes()) {
                 normOfNode.put(n, s);
             }
             normOfOutput.put(s.output(), s);
+            for (Graph g = s.root().graph(); g != null; g = g.parent()) {
+                holdingNorms.add(g);
+            }
         }
-        // the graph keeps topological order, so one pass each way settles reachability
-        List<Node> nodes = graph.nodes();
-        for (Node n : nodes) {
+        markBelow(graph);
+        markAbove(graph);
+    }
+
+    /**
+     * Nodes with a norm upstream. Graphs keep topological order, so one forward pass settles it; a body is passed
+     * when its owner is reached, after every outer node it can read.
+     */
+    private void markBelow(Graph graph) {
+        for (Node n : graph.nodes()) {
+            boolean normsInside = false;
+            for (Graph sub : n.subgraphs()) {
+                markBelow(sub);
+                normsInside |= holdingNorms.contains(sub);
+            }
+            if (normsInside) {
+                belowNorm.add(n); // an If / Loop with norms inside: what it returns has passed through norms
+                continue;
+            }
             for (Value v : n.inputs()) {
                 Node p = v == null ? null : v.producer();
                 if (p != null && (normOfNode.containsKey(p) || belowNorm.contains(p))) {
@@ -40,10 +65,25 @@ final class NormIndex {
                 }
             }
         }
+    }
+
+    /**
+     * Nodes with a norm downstream, by one backward pass; a body is passed when its owner is reached, before the
+     * outer nodes in front of the owner, whose outputs its nodes may read.
+     */
+    private void markAbove(Graph graph) {
+        // a Loop / Scan body's outputs come back as its inputs in the next iteration, in front of its norms
+        boolean outputsLoopBack = graph.parent() != null && !graph.inputs().isEmpty() && holdingNorms.contains(graph);
+        List<Node> nodes = graph.nodes();
         for (int i = nodes.size() - 1; i >= 0; i--) {
             Node n = nodes.get(i);
+            n.subgraphs().forEach(this::markAbove);
             outer:
             for (Value o : n.outputs()) {
+                if (outputsLoopBack && o.isGraphOutput()) {
+                    aboveNorm.add(n);
+                    break;
+                }
                 for (Node c : o.consumers()) {
                     if (normOfNode.containsKey(c) || aboveNorm.contains(c)) {
                         aboveNorm.add(n);

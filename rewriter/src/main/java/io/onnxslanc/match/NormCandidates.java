@@ -3,6 +3,7 @@ package io.onnxslanc.match;
 import io.onnxslanc.canon.CanonicalView;
 import io.onnxslanc.canon.Term;
 import io.onnxslanc.ir.Graph;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import java.util.ArrayList;
@@ -28,12 +29,17 @@ public final class NormCandidates {
     /**
      * One unmatched candidate.
      *
-     * @param node   the candidate's node (the fused op, or the root: Sqrt, Pow, Div(1, .), Reciprocal)
-     * @param op     its op type, domain-qualified outside the default domain
-     * @param output its output value
-     * @param reason why it is no recognised norm
+     * @param node     the candidate's node (the fused op, or the root: Sqrt, Pow, Div(1, .), Reciprocal)
+     * @param op       its op type, domain-qualified outside the default domain
+     * @param output   its output value
+     * @param reason   why it is no recognised norm
+     * @param subgraph the If branch or Loop / Scan body holding it ({@link GraphScopes#describe}), null in the main
+     *                 graph
      */
-    public record Candidate(String node, String op, String output, String reason) {
+    public record Candidate(String node, String op, String output, String reason, String subgraph) {
+        public Candidate(String node, String op, String output, String reason) {
+            this(node, op, output, reason, null);
+        }
     }
 
     private NormCandidates() {
@@ -74,7 +80,8 @@ public final class NormCandidates {
 
     private static Candidate candidate(Node n, String reason) {
         String op = n.isDefaultDomain() ? n.opType() : n.domain() + ":" + n.opType();
-        return new Candidate(n.name(), op, n.output(0) == null ? "" : n.output(0).name(), reason);
+        return new Candidate(n.name(), op, n.output(0) == null ? "" : n.output(0).name(), reason,
+                GraphScopes.describe(n.graph()));
     }
 
     private static String fusedReason(Node n) {

@@ -100,13 +100,16 @@ public final class SlancRewrite {
         return out;
     }
 
-    /** Rewrites the model in place and marks it calibrated. */
+    /**
+     * Rewrites the model in place and marks it calibrated. Each norm is edited in the graph holding it (an If branch
+     * or a Loop / Scan body for a norm inside one): its Mul and its new constants are added there, so nothing that
+     * branches share in the outer graph (the input, the weights, an epsilon constant) is changed for one of them.
+     */
     public static List<Applied> apply(Model model, List<NormCalibration> calibrations) {
-        Graph graph = model.graph();
-        ElementTypes types = ElementTypes.infer(graph);
+        ElementTypes types = ElementTypes.infer(model.graph()); // covers every subgraph
         List<Applied> out = new ArrayList<>();
         for (NormCalibration c : calibrations) {
-            out.add(c.changesModel() ? applyOne(graph, c, types) : unchanged(c, List.of()));
+            out.add(c.changesModel() ? applyOne(c.block().site().root().graph(), c, types) : unchanged(c, List.of()));
         }
         model.metadata().put(MARKER, VERSION);
         return out;
@@ -192,7 +195,7 @@ public final class SlancRewrite {
                 return n;
             }
         }
-        throw new IllegalStateException("norm '" + NormNames.of(site) + "' is not in the main graph");
+        throw new IllegalStateException("norm '" + NormNames.of(site) + "' is not in the graph holding its root");
     }
 
     /** One Mul per distinct value entering the norm (input and skip of Skip* ops), each use redirected to it. */

@@ -10,6 +10,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.check.ep.OpenedSession;
@@ -35,6 +36,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
@@ -72,18 +74,12 @@ class RealExportsTest {
             return matched.get(e);
         }
 
-        /** The k-th report entry of this name for the k-th site of this name (names repeat across If branches). */
+        /** The report entry of this name in the site's graph (names repeat across If branches). */
         private CalibrationReport.Norm sameNamed(NormSite site) {
             String name = NormNames.of(site);
-            int k = 0;
-            for (NormSite other : sites) {
-                if (other == site) {
-                    break;
-                }
-                k += NormNames.of(other).equals(name) ? 1 : 0;
-            }
+            String graph = GraphScopes.describe(site.root().graph());
             for (CalibrationReport.Norm n : report.norms()) {
-                if (n.name().equals(name) && k-- == 0) {
+                if (n.name().equals(name) && Objects.equals(n.subgraph(), graph)) {
                     return n;
                 }
             }
@@ -128,8 +124,8 @@ class RealExportsTest {
         Map<ExpectedNorm, NormSite> matched = new LinkedHashMap<>();
         for (ExpectedNorm e : f.norms()) {
             for (NormSite s : sites) {
-                if (matched.containsValue(s)) {
-                    continue; // a merged decoder holds each norm twice, with the same names: first come, first served
+                if (matched.containsValue(s) || !inBranch(s, e)) {
+                    continue; // a merged decoder holds each norm twice, with the same names: the entry names its branch
                 }
                 boolean byOutput = e.output() != null && s.output() != null && e.output().equals(s.output().name());
                 boolean byGain = e.gain() != null && s.gamma() != null && e.gain().equals(s.gamma().name());
@@ -151,6 +147,15 @@ class RealExportsTest {
             failure = e.getClass().getSimpleName() + ": " + e.getMessage();
         }
         return new Analysis(sites, matched, report, failure);
+    }
+
+    /** The site is where the entry says: in the If branch it names ("then: ...", "else: ..."), else in the main graph. */
+    private static boolean inBranch(NormSite s, ExpectedNorm e) {
+        String graph = GraphScopes.describe(s.root().graph());
+        if (e.branch() == null) {
+            return graph == null;
+        }
+        return graph != null && graph.endsWith(" " + e.branch().substring(0, e.branch().indexOf(':')) + "_branch");
     }
 
     @Test
@@ -188,10 +193,7 @@ class RealExportsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void everyNonFirstNormIsScaled(ExportFixture f) {
-        Analysis a = calibratedOutsideKnownGaps(f);
-        if (a == null) {
-            return;
-        }
+        Analysis a = calibratedAnalysis(f);
         List<String> problems = new ArrayList<>();
         int nonFirst = 0;
         for (ExpectedNorm e : f.norms()) {
@@ -219,10 +221,7 @@ class RealExportsTest {
     @ParameterizedTest(name = "{0}")
     @MethodSource("fixtures")
     void unroundedScalesEqualTheFloat64Reference(ExportFixture f) {
-        Analysis a = calibratedOutsideKnownGaps(f);
-        if (a == null) {
-            return;
-        }
+        Analysis a = calibratedAnalysis(f);
         List<String> problems = new ArrayList<>();
         for (ExpectedNorm e : f.norms()) {
             CalibrationReport.Norm n = a.reported(e);
@@ -354,28 +353,12 @@ class RealExportsTest {
         }
     }
 
-    /** The fixture's calibration, or null for a known gap (after asserting that the gap is reported). */
-    private static Analysis calibratedOutsideKnownGaps(ExportFixture f) {
+    /** The fixture's calibration (a failed one fails the test). */
+    private static Analysis calibratedAnalysis(ExportFixture f) {
         Analysis a = analysis(f);
         if (a.report() == null) {
             fail(f + ": calibration failed: " + a.failure());
         }
-        if (KNOWN_GAP_SUBGRAPHS.equals(f.toString())) { // issue 18.1 open: norms in If bodies are not calibrated yet
-            assertSubgraphGapIsReported(a);
-            return null;
-        }
         return a;
-    }
-
-    /** The merged decoder's norms sit in If branches, which SLaNC does not calibrate yet: said, never silent. */
-    private static final String KNOWN_GAP_SUBGRAPHS = "hf_llama_merged";
-
-    private static void assertSubgraphGapIsReported(Analysis a) {
-        for (io.onnxslanc.calibrate.CalibrationReport.Norm n : a.report().norms()) {
-            if (n.scale() == null) {
-                org.junit.jupiter.api.Assertions.assertTrue(n.reason() != null && n.reason().contains("subgraph"),
-                        n.name() + ": unscaled without the subgraph reason: " + n.reason());
-            }
-        }
     }
 }
