@@ -3,6 +3,7 @@ package io.onnxslanc.cli;
 import io.onnxslanc.samples.DataDir;
 import io.onnxslanc.samples.experiment.ExperimentOptions;
 import io.onnxslanc.samples.experiment.ExperimentResult;
+import io.onnxslanc.samples.experiment.ExperimentTableCheck;
 import io.onnxslanc.samples.experiment.SlancExperiment;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -18,7 +19,13 @@ import picocli.CommandLine.Option;
         description = "The paper's experiment, reproduced on the CPU: stories260K (and MiniLM) with the residual stream "
                 + "amplified by c, run in FP32, with FP16 storage, with naive FP16 norms, with SLaNC before naive FP16 "
                 + "norms, and with the norms in FP32 (FP16 emulated by explicit Cast pairs); MiniLM also with --fp32-fallback auto (f) "
-                + "where SLaNC alone stays below cosine 0.999. Prints the table and its protocol.")
+                + "where SLaNC alone stays below cosine 0.999. Prints the table and its protocol. With --check FILE, "
+                + "also compares FILE's copy of the table (between <!-- experiment-table: ... --> and "
+                + "<!-- /experiment-table -->) with the output, cell by cell.",
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"0:ok (with --check: every compared cell agrees)",
+                "1:error: one line 'error: <file>: <problem>'", "2:usage error",
+                "3:--check: a cell, title or note differs (one line each, then the verdict line)"})
 final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--factors", split = ",", paramLabel = "C,...", defaultValue = "1,16,64,256,1024",
             description = "amplification factors for stories260K (default 1,16,64,256,1024)")
@@ -51,6 +58,12 @@ final class ExperimentCommand implements Callable<Integer> {
     @Option(names = "--markdown", paramLabel = "FILE", description = "write the tables and protocol as Markdown")
     Path markdown;
 
+    @Option(names = "--check", paramLabel = "FILE",
+            description = "compare the experiment block of FILE (e.g. README.md) with this run's output: one line per "
+                    + "differing cell, exit 3 if any; rows at factors not run are left unchecked (and counted). The block's "
+                    + "marker must name the same --max-tokens as this run")
+    Path check;
+
     @Option(names = {"-q", "--quiet"}, description = "no progress lines on stderr")
     boolean quiet;
 
@@ -63,6 +76,12 @@ final class ExperimentCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         List<Double> minilm = miniLmFactors.size() == 1 && miniLmFactors.get(0).equalsIgnoreCase("none") ? List.of()
                 : miniLmFactors.stream().map(ExperimentCommand::parseFactor).toList();
+        ExperimentTableCheck.Block block = check == null ? null
+                : ExperimentTableCheck.block(Files.readString(check), check.toString());
+        if (block != null && block.maxPositions() != maxTokens) {
+            throw new IllegalArgumentException(check + ": its experiment block was printed with --max-tokens "
+                    + block.maxPositions() + ", this run uses " + maxTokens + ": only like is compared with like");
+        }
         ExperimentOptions o = new ExperimentOptions(factors, maxTokens, 512, minilm,
                 checkpoint != null ? checkpoint : DataDir.stories260K(), tokenizer != null ? tokenizer : DataDir.tok512(),
                 text != null ? text : DataDir.tinyStoriesVal(), workDir);
@@ -80,6 +99,13 @@ final class ExperimentCommand implements Callable<Integer> {
         if (markdown != null) {
             Files.writeString(markdown, r.toMarkdown());
             out.println("markdown " + markdown);
+        }
+        if (block != null) {
+            ExperimentTableCheck.Outcome outcome = ExperimentTableCheck.compare(block.text(), r.toText());
+            out.println();
+            outcome.differences().forEach(out::println);
+            out.println(outcome.verdictLine(check.toString()));
+            return outcome.passed() ? 0 : Verdicts.EXIT_FAILED;
         }
         return 0;
     }

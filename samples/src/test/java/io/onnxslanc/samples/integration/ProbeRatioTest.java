@@ -26,8 +26,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The probe's measured / predicted ratio (mean row norm of a norm's input over real data, divided by the unrounded
- * SLaNC scale of a dry-run calibration) on real models and real inputs. The README states no band, so the bands
- * here are the measured ranges (ORT 1.28.0 CPU) widened by 1.5x on each side: a calibration whose scales are 2x
+ * SLaNC scale of a dry-run calibration) on real models and real inputs. The bands (stated in the README's Results
+ * section, which links here) are the measured ranges (ORT 1.28.0 CPU) widened by 1.5x on each side: a calibration whose scales are 2x
  * too large or too small leaves them. The first norm is left out: under the paper's rule its s = 1 is not a
  * prediction of its input (measured ratio 2.02 on stories260K, 1.28 on MiniLM).
  */
