@@ -6,7 +6,7 @@ package io.onnxslanc.check.verify;
  *
  * <p>Defaults, for an FP16 candidate of an FP32 model (measured with this tool, CPU provider, ONNX Runtime 1.28.0):
  * SLaNC + FP16 gives cosine 0.999999 on MiniLM embeddings and 1.000000 on stories260K logits, top-1 agreement 100%
- * and mean KL 4.6e-6 on stories260K, perplexity +0.006%; a broken FP16 model (naive FP16 norms on the amplified
+ * and mean KL 4.6e-6 on stories260K, perplexity -0.001% (the demo, 2026-12-05); a broken FP16 model (naive FP16 norms on the amplified
  * stories260K) gives cosine 0.5 or less, perplexity +43% and more. The defaults sit one to three orders of magnitude
  * from the good figures and far from the broken ones: cosine >= 0.999, top-1 >= 98% (FP16 flips near-ties of large
  * models' logits), mean KL <= 0.01, perplexity increase <= 1%. Max abs and max rel errors depend on the output's
