@@ -98,8 +98,9 @@ public final class SlancExperiment {
                 + "(activations, weights, constants, inputs) rounded to FP16 by explicit Cast pairs, arithmetic in FP32; "
                 + "the decomposed norm's x^2 is such a tensor, so it is inf once |x| > 255.9. (c) FP16 naive norms: "
                 + "Emulation fp16-naive-norms, (b) plus every norm's sum of squares held in FP16 (ReduceMean(x^2) becomes "
-                + "ReduceSum(x^2) / d), inf once it passes 65504. (d) FP16 + SLaNC: Slanc.calibrate (default options, "
-                + "power-of-two scales) on the amplified model, then (c). (e) FP16, norms FP32: Emulation fp16-fp32-norms, "
+                + "ReduceSum(x^2) / d), inf once it passes 65504. (d) FP16 + SLaNC: Slanc.calibrate (power-of-two "
+                + "scales, the first norm at s = 1 as in the paper, i.e. --first-norm-unit; the tool's default scales it "
+                + "from the embedding table) on the amplified model, then (c). (e) FP16, norms FP32: Emulation fp16-fp32-norms, "
                 + "(b) except inside the norms the matcher finds (the nodes Fp16Converter keeps in FP32 with normsFp32): "
                 + "their intermediates and own constants are not rounded, their input and output are.");
         p.add("Every emulated session is checked: all emulation Casts on computed tensors survive ONNX Runtime's "
