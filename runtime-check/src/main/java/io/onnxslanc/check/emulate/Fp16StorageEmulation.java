@@ -1,8 +1,8 @@
 package io.onnxslanc.check.emulate;
 
 import io.onnxslanc.check.model.Protos;
-import io.onnxslanc.check.model.TensorTypes;
-import io.onnxslanc.check.model.TensorTypes.TensorType;
+import io.onnxslanc.check.model.OrtTypeInference;
+import io.onnxslanc.check.model.OrtTensorType;
 import io.onnxslanc.proto.Onnx.AttributeProto;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
@@ -50,7 +50,7 @@ final class Fp16StorageEmulation {
     static ModelProto apply(ModelProto model, Set<String> fp32) {
         GraphProto g = model.getGraph();
         rejectSubgraphs(g);
-        Pass p = new Pass(TensorTypes.infer(model), new CastPairs(allNames(g)));
+        Pass p = new Pass(OrtTypeInference.infer(model), new CastPairs(allNames(g)));
         GraphProto.Builder out = g.toBuilder().clearNode().clearInitializer();
 
         Set<String> initializers = new HashSet<>();
@@ -112,12 +112,12 @@ final class Fp16StorageEmulation {
 
     /** What the pass knows while it walks the nodes in order. */
     private static final class Pass {
-        final Map<String, TensorType> types;
+        final Map<String, OrtTensorType> types;
         final CastPairs casts;
         final Set<String> rounded = new HashSet<>();               // tensors that hold FP16 values only
         final Map<String, float[]> smallConstants = new HashMap<>(); // rounded values of small float constants
 
-        Pass(Map<String, TensorType> types, CastPairs casts) {
+        Pass(Map<String, OrtTensorType> types, CastPairs casts) {
             this.types = types;
             this.casts = casts;
         }
@@ -130,7 +130,7 @@ final class Fp16StorageEmulation {
         }
 
         boolean isFloat(String tensor) {
-            TensorType t = types.get(tensor);
+            OrtTensorType t = types.get(tensor);
             return t != null && t.isFloat();
         }
 

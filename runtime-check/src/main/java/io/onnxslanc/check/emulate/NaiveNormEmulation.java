@@ -1,8 +1,8 @@
 package io.onnxslanc.check.emulate;
 
 import io.onnxslanc.check.model.Protos;
-import io.onnxslanc.check.model.TensorTypes;
-import io.onnxslanc.check.model.TensorTypes.TensorType;
+import io.onnxslanc.check.model.OrtTypeInference;
+import io.onnxslanc.check.model.OrtTensorType;
 import io.onnxslanc.proto.Onnx.AttributeProto;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
@@ -75,7 +75,7 @@ final class NaiveNormEmulation {
         final Map<String, TensorProto> constantValues = new HashMap<>();
         final CastPairs names;
         final boolean axesAsInput;
-        Map<String, TensorType> types; // inferred only when a norm with a positive axis needs the rank
+        Map<String, OrtTensorType> types; // inferred only when a norm with a positive axis needs the rank
         String prefix = "";
         int count;
 
@@ -162,8 +162,8 @@ final class NaiveNormEmulation {
                 for (int i = 0; i < axes.length; i++) axes[i] = axis + i;
                 return axes;
             }
-            if (types == null) types = TensorTypes.infer(model);
-            TensorType t = types.get(n.getInput(0));
+            if (types == null) types = OrtTypeInference.infer(model);
+            OrtTensorType t = types.get(n.getInput(0));
             if (t == null || t.shape() == null || t.shape().length == 0)
                 throw new IllegalArgumentException(what(n) + ": axis " + axis + " needs the rank of input '" + n.getInput(0) + "', which is unknown");
             long[] axes = new long[t.shape().length - (int) axis];
