@@ -1,0 +1,99 @@
+package io.onnxslanc.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.onnxslanc.testing.SharedData;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Merged decoders (Optimum's layout: the decoder twice, as the branches of an If on use_cache_branch) in the runtime
+ * commands without options (issue 18.2): stories260K imported with --merged and the torch-exported
+ * hf_llama_merged.onnx fixture. check covers both branches and the present outputs, the FP16 emulations round inside
+ * the branches, probe reads the norms inside the branches, and perplexity equals the plain model's.
+ */
+class MergedDecoderCommandTest {
+    @TempDir
+    static Path dir;
+    static Path plain;
+    static Path merged;
+
+    @BeforeAll
+    static void importModels() {
+        plain = dir.resolve("stories.onnx");
+        merged = dir.resolve("stories-merged.onnx");
+        CliRunner p = CliRunner.run("import-llama2c", SharedData.stories260K().toString(), plain.toString());
+        assertEquals(0, p.exitCode(), p.err());
+        CliRunner m = CliRunner.run("import-llama2c", "--merged", SharedData.stories260K().toString(), merged.toString());
+        assertEquals(0, m.exitCode(), m.err());
+    }
+
+    private static double ppl(Path model, String... extra) {
+        String[] args = {"perplexity", "--text", SharedData.tinyStoriesVal().toString(), "--tokenizer", SharedData.tok512().toString(),
+                "--window", "64", "--max-tokens", "192", model.toString()};
+        String[] all = java.util.Arrays.copyOf(args, args.length + extra.length);
+        System.arraycopy(extra, 0, all, args.length, extra.length);
+        CliRunner r = CliRunner.run(all);
+        assertEquals(0, r.exitCode(), r.err());
+        String line = r.out().lines().filter(l -> l.startsWith("ppl ")).findFirst().orElseThrow();
+        return Double.parseDouble(line.split("\\s+")[1]);
+    }
+
+    @Test
+    void perplexityOfTheMergedDecoderEqualsThePlainModelsAlsoUnderFp16Emulation() {
+        double reference = ppl(plain);
+        double whole = ppl(merged);
+        double cached = ppl(merged, "--kv-cache");
+        System.out.printf("ppl plain %.6f, merged (no-cache branch) %.6f, merged token by token (cache branch) %.6f%n", reference, whole, cached);
+        assertTrue(Math.abs(whole / reference - 1) < 1e-6, whole + " vs " + reference);
+        assertTrue(Math.abs(cached / reference - 1) < 1e-4, cached + " vs " + reference);
+        double plainStorage = ppl(plain, "--emulate", "fp16-storage");
+        double mergedStorage = ppl(merged, "--emulate", "fp16-storage");
+        System.out.printf("ppl under fp16-storage: plain %.6f, merged %.6f%n", plainStorage, mergedStorage);
+        assertTrue(Math.abs(mergedStorage / plainStorage - 1) < 1e-4, mergedStorage + " vs " + plainStorage);
+    }
+
+    @Test
+    void checkProbeAndEmulationsRunOnTheStoriesMergedDecoderWithoutOptions() {
+        Path fp16 = dir.resolve("stories-merged-fp16.onnx");
+        CliRunner convert = CliRunner.run("-q", merged.toString(), fp16.toString());
+        assertEquals(0, convert.exitCode(), convert.err());
+        CliRunner check = CliRunner.run("check", merged.toString(), fp16.toString());
+        assertEquals(0, check.exitCode(), check.err());
+        assertTrue(check.out().contains("present.0.key") && check.out().contains("present.4.value"), check.out());
+        Path fp32 = dir.resolve("stories-merged-nofp16.onnx");
+        assertEquals(0, CliRunner.run("-q", "--no-fp16", merged.toString(), fp32.toString()).exitCode());
+        for (String mode : new String[] {"fp16-storage", "fp16-naive-norms", "fp16-fp32-norms"}) {
+            CliRunner emulated = CliRunner.run("check", "--samples", "2", "--emulate", mode, merged.toString(), fp32.toString());
+            assertEquals(0, emulated.exitCode(), mode + ": " + emulated.err());
+            assertTrue(emulated.out().contains("(emulation " + mode + ")"), emulated.out());
+        }
+        CliRunner probe = CliRunner.run("probe", "--samples", "2", merged.toString());
+        assertEquals(0, probe.exitCode(), probe.err());
+        // 11 norms per branch (5 layers x 2, final), each read inside its branch
+        assertEquals(22, probe.out().lines().filter(l -> l.matches("\\s*\\d+ /.*")).count(), probe.out());
+    }
+
+    /** The torch export: check REF vs REF converted to FP16, each emulation inside the branches, and the probe. */
+    @Test
+    void checkEmulationsAndProbeRunOnTheTorchExportedMergedDecoder() {
+        Path ref = KvCacheCommandTest.fixture("hf_llama_merged.onnx");
+        Path fp16 = dir.resolve("hf-merged-fp16.onnx");
+        assertEquals(0, CliRunner.run("-q", ref.toString(), fp16.toString()).exitCode());
+        CliRunner check = CliRunner.run("check", ref.toString(), fp16.toString());
+        assertEquals(0, check.exitCode(), check.err());
+        assertTrue(check.out().contains("present.1.value"), check.out());
+        Path fp32 = dir.resolve("hf-merged-nofp16.onnx");
+        assertEquals(0, CliRunner.run("-q", "--no-fp16", ref.toString(), fp32.toString()).exitCode());
+        for (String mode : new String[] {"fp16-storage", "fp16-naive-norms", "fp16-fp32-norms"}) {
+            CliRunner emulated = CliRunner.run("check", "--samples", "2", "--emulate", mode, ref.toString(), fp32.toString());
+            assertEquals(0, emulated.exitCode(), mode + ": " + emulated.err());
+        }
+        CliRunner probe = CliRunner.run("probe", "--samples", "2", ref.toString());
+        assertEquals(0, probe.exitCode(), probe.err());
+        assertEquals(10, probe.out().lines().filter(l -> l.matches("\\s*\\d+ /.*")).count(), probe.out());
+    }
+}
