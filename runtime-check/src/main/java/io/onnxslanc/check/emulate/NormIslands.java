@@ -11,6 +11,7 @@ import io.onnxslanc.proto.Onnx.ModelProto;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -31,9 +32,18 @@ final class NormIslands {
 
     /** The island values of every norm, in the main graph and in If/Loop/Scan bodies. */
     static Set<Value> of(Model model) {
+        List<NormSite> sites = NormMatcher.findAll(model.graph());
+        Set<Node> allNorms = identitySet();
+        for (NormSite s : sites) allNorms.addAll(s.nodes());
         Set<Value> fp32 = new HashSet<>();
-        for (NormSite s : NormMatcher.findAll(model.graph())) fp32.addAll(tensorsInside(s.nodes()));
+        // a constant read by norms only stays FP32 even when several norms share it (a merged decoder's branches
+        // share every gain): each of them reads it in FP32
+        for (NormSite s : sites) fp32.addAll(tensorsInside(s.nodes(), allNorms));
         return fp32;
+    }
+
+    private static Set<Node> identitySet() {
+        return Collections.newSetFromMap(new IdentityHashMap<>());
     }
 
     /**
@@ -42,18 +52,22 @@ final class NormIslands {
      */
     static Set<Value> ofNodes(Model model, Set<String> nodeNames) {
         if (nodeNames.isEmpty()) return Set.of();
-        return tensorsInside(model.graph().nodes().stream().filter(n -> nodeNames.contains(n.name())).toList());
+        List<Node> nodes = model.graph().nodes().stream().filter(n -> nodeNames.contains(n.name())).toList();
+        Set<Node> island = identitySet();
+        island.addAll(nodes);
+        return tensorsInside(nodes, island);
     }
 
-    private static Set<Value> tensorsInside(java.util.Collection<Node> nodes) {
+    /** The outputs used only inside this island, and the constants used only inside {@code constantsIsland}. */
+    private static Set<Value> tensorsInside(java.util.Collection<Node> nodes, Set<Node> constantsIsland) {
         Set<Value> fp32 = new HashSet<>();
-        Set<Node> island = Collections.newSetFromMap(new IdentityHashMap<>());
+        Set<Node> island = identitySet();
         island.addAll(nodes);
         for (Node n : nodes) {
             for (Value o : n.outputs())
                 if (!o.name().isEmpty() && inside(o, island)) fp32.add(o);
             for (Value in : n.inputs())
-                if (in != null && isConstant(in) && inside(in, island)) fp32.add(in);
+                if (in != null && isConstant(in) && inside(in, constantsIsland)) fp32.add(in);
         }
         return fp32;
     }
