@@ -31,19 +31,20 @@ class MergedDecoderCommandTest {
         assertEquals(0, m.exitCode(), m.err());
     }
 
-    private static double ppl(Path model, String... extra) {
-        String[] args = {"perplexity", "--text", SharedData.tinyStoriesVal().toString(), "--tokenizer", SharedData.tok512().toString(),
+    /** The perplexity at full precision, from the JSON report (the printed line has four decimals). */
+    private static double ppl(Path model, String... extra) throws java.io.IOException {
+        Path json = java.nio.file.Files.createTempFile(dir, "ppl", ".json");
+        String[] args = {"perplexity", "--json", json.toString(), "--text", SharedData.tinyStoriesVal().toString(), "--tokenizer", SharedData.tok512().toString(),
                 "--window", "64", "--max-tokens", "192", model.toString()};
         String[] all = java.util.Arrays.copyOf(args, args.length + extra.length);
         System.arraycopy(extra, 0, all, args.length, extra.length);
         CliRunner r = CliRunner.run(all);
         assertEquals(0, r.exitCode(), r.err());
-        String line = r.out().lines().filter(l -> l.startsWith("ppl ")).findFirst().orElseThrow();
-        return Double.parseDouble(line.split("\\s+")[1]);
+        return new com.fasterxml.jackson.databind.ObjectMapper().readTree(json.toFile()).path("result").path("perplexity").asDouble(Double.NaN);
     }
 
     @Test
-    void perplexityOfTheMergedDecoderEqualsThePlainModelsAlsoUnderFp16Emulation() {
+    void perplexityOfTheMergedDecoderEqualsThePlainModelsAlsoUnderFp16Emulation() throws Exception {
         double reference = ppl(plain);
         double whole = ppl(merged);
         double cached = ppl(merged, "--kv-cache");
