@@ -8,7 +8,7 @@ import io.onnxslanc.check.TestModels;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.ProtoBuilders;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.proto.Onnx.AttributeProto;
@@ -33,25 +33,25 @@ class SubgraphEmulationTest {
 
     /** y = If(c) then RMSNorm(x) * gamma else LayerNorm(x) * gamma + beta; x: float[1, D]. */
     static ModelProto ifWithNorms() {
-        GraphProto then = GraphProto.newBuilder().setName("then").addOutput(Protos.valueInfo("t", F, 1, D))
-                .addInitializer(Protos.floatTensor("two", new long[0], new float[]{2f}))
-                .addInitializer(Protos.floatTensor("eps", new long[0], new float[]{EPS}))
+        GraphProto then = GraphProto.newBuilder().setName("then").addOutput(ProtoBuilders.valueInfo("t", F, 1, D))
+                .addInitializer(ProtoBuilders.floatTensor("two", new long[0], new float[]{2f}))
+                .addInitializer(ProtoBuilders.floatTensor("eps", new long[0], new float[]{EPS}))
                 .addAllNode(List.of(
-                        Protos.node("Pow", "pow", List.of("x", "two"), List.of("sq")),
-                        Protos.node("ReduceMean", "mean", List.of("sq"), List.of("ms"), Protos.intsAttr("axes", -1), Protos.intAttr("keepdims", 1)),
-                        Protos.node("Add", "addeps", List.of("ms", "eps"), List.of("mse")),
-                        Protos.node("Sqrt", "sqrt", List.of("mse"), List.of("rms")),
-                        Protos.node("Div", "div", List.of("x", "rms"), List.of("xn")),
-                        Protos.node("Mul", "scale", List.of("xn", "gamma"), List.of("t")))).build();
-        GraphProto otherwise = GraphProto.newBuilder().setName("else").addOutput(Protos.valueInfo("e", F, 1, D))
-                .addNode(Protos.node("LayerNormalization", "ln", List.of("x", "gamma", "beta"), List.of("e"),
-                        Protos.intAttr("axis", -1), Protos.floatAttr("epsilon", EPS))).build();
+                        ProtoBuilders.node("Pow", "pow", List.of("x", "two"), List.of("sq")),
+                        ProtoBuilders.node("ReduceMean", "mean", List.of("sq"), List.of("ms"), ProtoBuilders.intsAttr("axes", -1), ProtoBuilders.intAttr("keepdims", 1)),
+                        ProtoBuilders.node("Add", "addeps", List.of("ms", "eps"), List.of("mse")),
+                        ProtoBuilders.node("Sqrt", "sqrt", List.of("mse"), List.of("rms")),
+                        ProtoBuilders.node("Div", "div", List.of("x", "rms"), List.of("xn")),
+                        ProtoBuilders.node("Mul", "scale", List.of("xn", "gamma"), List.of("t")))).build();
+        GraphProto otherwise = GraphProto.newBuilder().setName("else").addOutput(ProtoBuilders.valueInfo("e", F, 1, D))
+                .addNode(ProtoBuilders.node("LayerNormalization", "ln", List.of("x", "gamma", "beta"), List.of("e"),
+                        ProtoBuilders.intAttr("axis", -1), ProtoBuilders.floatAttr("epsilon", EPS))).build();
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, 1, D)).addInput(Protos.valueInfo("c", DataType.BOOL_VALUE))
-                .addOutput(Protos.valueInfo("y", F, 1, D))
-                .addInitializer(Protos.floatTensor("gamma", new long[]{D}, gamma()))
-                .addInitializer(Protos.floatTensor("beta", new long[]{D}, TestModels.filled(D, 0.25f)))
-                .addNode(Protos.node("If", "branchy", List.of("c"), List.of("y"),
+                .addInput(ProtoBuilders.valueInfo("x", F, 1, D)).addInput(ProtoBuilders.valueInfo("c", DataType.BOOL_VALUE))
+                .addOutput(ProtoBuilders.valueInfo("y", F, 1, D))
+                .addInitializer(ProtoBuilders.floatTensor("gamma", new long[]{D}, gamma()))
+                .addInitializer(ProtoBuilders.floatTensor("beta", new long[]{D}, TestModels.filled(D, 0.25f)))
+                .addNode(ProtoBuilders.node("If", "branchy", List.of("c"), List.of("y"),
                         graphAttr("then_branch", then), graphAttr("else_branch", otherwise)));
         return TestModels.model(g, 17);
     }
@@ -116,7 +116,7 @@ class SubgraphEmulationTest {
             assertTrue(nodes.stream().noneMatch(n -> n.getOpType().equals("ReduceMean") || n.getOpType().equals("LayerNormalization")),
                     branch.getName() + ": the norm is naive (ReduceSum / d)");
         }
-        float[] g = Protos.floats(e.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("gamma")).findFirst().orElseThrow());
+        float[] g = ProtoBuilders.floats(e.getGraph().getInitializerList().stream().filter(t -> t.getName().equals("gamma")).findFirst().orElseThrow());
         float[] want = gamma();
         for (int j = 0; j < D; j++) assertEquals(TestModels.fp16(want[j]), g[j], 0f);
         assertEquals(List.of("y"), e.getGraph().getOutputList().stream().map(v -> v.getName()).toList());
