@@ -56,7 +56,7 @@ public final class Emulation {
     }
 
     /**
-     * As {@link #apply(ModelProto, Mode)}, with the main-graph nodes named in {@code fp32Nodes} computing in FP32 as
+     * As {@link #apply(ModelProto, Mode)}, with the nodes named in {@code fp32Nodes} (in any scope) computing in FP32 as
      * the converter's node block list makes them (e.g. the FP32 fallback's islands): their outputs are not rounded
      * where only such nodes read them, and a norm among them is not made naive.
      */

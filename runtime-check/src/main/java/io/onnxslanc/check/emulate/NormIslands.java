@@ -47,12 +47,15 @@ final class NormIslands {
     }
 
     /**
-     * The tensors that stay FP32 when the main-graph nodes named in {@code nodeNames} compute in FP32 behind Casts
+     * The tensors that stay FP32 when the nodes named in {@code nodeNames} (in any scope) compute in FP32 behind Casts
      * (the converter's node block list): the same rule as for a norm, over one island made of all of them.
      */
     static Set<Value> ofNodes(Model model, Set<String> nodeNames) {
         if (nodeNames.isEmpty()) return Set.of();
-        List<Node> nodes = model.graph().nodes().stream().filter(n -> nodeNames.contains(n.name())).toList();
+        List<Node> nodes = new java.util.ArrayList<>();
+        model.graph().forEachNodeRecursive(n -> {
+            if (nodeNames.contains(n.name())) nodes.add(n);
+        });
         Set<Node> island = identitySet();
         island.addAll(nodes);
         return tensorsInside(nodes, island);
