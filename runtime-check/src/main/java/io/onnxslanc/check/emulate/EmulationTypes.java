@@ -24,6 +24,7 @@ final class EmulationTypes {
     private static final Set<String> INT64_OUT = Set.of("Shape", "Size", "NonZero", "ArgMax", "ArgMin");
     private static final Set<String> BOOL_OUT = Set.of("Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual",
             "Not", "And", "Or", "Xor", "IsNaN", "IsInf");
+    private static final Set<String> QUANTIZING = Set.of("QuantizeLinear", "DynamicQuantizeLinear");
     /** Ops whose every output has the type of the first input (other multi-output ops type only their first). */
     private static final Set<String> ALL_OUTPUTS_LIKE_INPUT = Set.of("Split");
 
@@ -95,11 +96,22 @@ final class EmulationTypes {
         if (n.isOneOf(BOOL_OUT)) return output == 0 ? DataType.BOOL : null;
         if (n.is("Where")) return output == 0 && n.inputs().size() > 1 ? of(n.input(1)) : null;
         if (n.is("If")) return ifOutput(n, output);
+        if (n.is("Loop")) return bodyOutput(n, output + 1); // the body's outputs start with the loop condition
+        if (n.is("Scan")) return bodyOutput(n, output);
+        if (n.is("CastLike")) return output == 0 && n.inputs().size() > 1 ? of(n.input(1)) : null;
+        if (n.is("DequantizeLinear")) return output == 0 && n.inputs().size() > 1 ? of(n.input(1)) : null; // the scale's type
+        if (n.isOneOf(QUANTIZING)) return null; // integer outputs from float inputs: never round them
         if (output > 0 && !n.isOneOf(ALL_OUTPUTS_LIKE_INPUT)) return null;
         for (Value in : n.inputs()) {
             DataType t = of(in);
             if (t != null) return t;
         }
+        return null;
+    }
+
+    private DataType bodyOutput(Node n, int bodyOutput) {
+        for (Graph body : n.subgraphs())
+            if (body.outputs().size() > bodyOutput) return of(body.outputs().get(bodyOutput));
         return null;
     }
 

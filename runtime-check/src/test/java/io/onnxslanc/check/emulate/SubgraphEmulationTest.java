@@ -167,4 +167,41 @@ class SubgraphEmulationTest {
             assertEquals(refBelow[j], naiveBelow[j], 4e-3 * Math.abs(refBelow[j]) + 2e-3, "just below the threshold");
         }
     }
+
+    /**
+     * A branch full of integer and bool tensors (Shape, Greater, Where, Reshape): only its float tensors get round
+     * trips. A round trip on the shape would hand Reshape a float tensor and the session would not open; on values
+     * that are FP16 numbers already the emulation then changes nothing.
+     */
+    @Test
+    void integerAndBoolTensorsInsideABranchAreLeftAlone() {
+        GraphProto then = GraphProto.newBuilder().setName("then").addOutput(ProtoBuilders.valueInfo("t", F, 1, D))
+                .addInitializer(ProtoBuilders.floatTensor("zero", new long[0], new float[]{0f}))
+                .addAllNode(List.of(
+                        ProtoBuilders.node("Greater", "positive", List.of("x", "zero"), List.of("pos")),
+                        ProtoBuilders.node("Neg", "neg", List.of("x"), List.of("nx")),
+                        ProtoBuilders.node("Where", "abs", List.of("pos", "x", "nx"), List.of("ax")),
+                        ProtoBuilders.node("Mul", "double", List.of("ax", "ax"), List.of("sq")),
+                        ProtoBuilders.node("Shape", "shape", List.of("x"), List.of("shp")),
+                        ProtoBuilders.node("Reshape", "reshape", List.of("sq", "shp"), List.of("t")))).build();
+        GraphProto otherwise = GraphProto.newBuilder().setName("else").addOutput(ProtoBuilders.valueInfo("e", F, 1, D))
+                .addNode(ProtoBuilders.node("Identity", "id", List.of("x"), List.of("e"))).build();
+        GraphProto.Builder g = GraphProto.newBuilder()
+                .addInput(ProtoBuilders.valueInfo("x", F, 1, D)).addInput(ProtoBuilders.valueInfo("c", DataType.BOOL_VALUE))
+                .addOutput(ProtoBuilders.valueInfo("y", F, 1, D))
+                .addNode(ProtoBuilders.node("If", "branchy", List.of("c"), List.of("y"), graphAttr("then_branch", then), graphAttr("else_branch", otherwise)));
+        ModelProto m = TestModels.model(g, 17);
+        float[] x = new float[D];
+        for (int j = 0; j < D; j++) x[j] = (j - 32) / 4f; // squares are FP16 numbers too
+        ModelProto emulated = Emulation.apply(m, Emulation.Mode.FP16_STORAGE);
+        try (OpenedSession s = SessionFactory.cpu().open(ModelSource.of("ints.onnx", emulated))) {
+            float[] y = Runs.run(s.session(), "emulated", feed(x, true)).get("y").floats();
+            for (int j = 0; j < D; j++) assertEquals(x[j] * x[j], y[j], 0f);
+        }
+        NodeProto ifNode = emulated.getGraph().getNodeList().stream().filter(n -> n.getOpType().equals("If")).findFirst().orElseThrow();
+        List<NodeProto> thenNodes = ifNode.getAttributeList().stream().filter(a -> a.getName().equals("then_branch")).findFirst().orElseThrow().getG().getNodeList();
+        assertTrue(thenNodes.stream().filter(n -> n.getOpType().equals("Cast")).allMatch(n -> !n.getInput(0).startsWith("shp") && !n.getInput(0).startsWith("pos")),
+                "no round trip on the shape or the mask");
+        assertTrue(thenNodes.stream().anyMatch(n -> n.getOpType().equals("Cast") && n.getInput(0).startsWith("sq")), "the square is rounded");
+    }
 }
