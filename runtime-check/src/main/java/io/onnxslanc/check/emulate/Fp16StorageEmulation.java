@@ -1,7 +1,5 @@
 package io.onnxslanc.check.emulate;
 
-import io.onnxslanc.check.model.IrModels;
-import io.onnxslanc.check.model.OrtTypeInference;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
@@ -9,7 +7,6 @@ import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
-import io.onnxslanc.proto.Onnx.ModelProto;
 
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -38,12 +35,6 @@ final class Fp16StorageEmulation {
     private static final Set<String> VALUE_PRESERVING = Set.of("Identity", "Dropout", "Reshape", "Transpose", "Squeeze",
             "Unsqueeze", "Flatten", "Slice", "Gather", "GatherElements", "GatherND", "Concat", "Split", "Expand", "Tile",
             "Relu", "Max", "Min", "Neg", "Abs", "Where", "ReduceMax", "ReduceMin", "MaxPool", "DepthToSpace", "SpaceToDepth");
-
-    static ModelProto apply(ModelProto model) {
-        Model ir = IrModels.read(model, null);
-        apply(ir, EmulationTypes.infer(ir.graph(), OrtTypeInference.infer(model)), Set.of());
-        return IrModels.toProto(ir);
-    }
 
     /**
      * Emulates FP16 storage in {@code model}, in place, except for the values in {@code fp32}: node outputs that get
