@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.testing.SharedData;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -23,17 +22,22 @@ class MergedDecoderCommandTest {
     static Path merged;
     static Path withPast;
 
-    @BeforeAll
-    static void importModels() {
-        plain = dir.resolve("stories.onnx");
-        merged = dir.resolve("stories-merged.onnx");
-        CliRunner p = CliRunner.run("import-llama2c", SharedData.stories260K().toString(), plain.toString());
-        assertEquals(0, p.exitCode(), p.err());
-        CliRunner m = CliRunner.run("import-llama2c", "--merged", SharedData.stories260K().toString(), merged.toString());
-        assertEquals(0, m.exitCode(), m.err());
-        withPast = dir.resolve("stories-past.onnx");
-        CliRunner w = CliRunner.run("import-llama2c", "--past", SharedData.stories260K().toString(), withPast.toString());
-        assertEquals(0, w.exitCode(), w.err());
+    /** Imports the stories260K variants once; without the sample data the stories tests skip (SharedData), the torch one runs. */
+    private static synchronized void importStories() {
+        if (withPast != null) {
+            return;
+        }
+        Path p = dir.resolve("stories.onnx"), m = dir.resolve("stories-merged.onnx"), w = dir.resolve("stories-past.onnx");
+        String ckpt = SharedData.stories260K().toString();
+        CliRunner r = CliRunner.run("import-llama2c", ckpt, p.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        r = CliRunner.run("import-llama2c", "--merged", ckpt, m.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        r = CliRunner.run("import-llama2c", "--past", ckpt, w.toString());
+        assertEquals(0, r.exitCode(), r.err());
+        plain = p;
+        merged = m;
+        withPast = w;
     }
 
     /** The perplexity at full precision, from the JSON report (the printed line has four decimals). */
@@ -50,6 +54,7 @@ class MergedDecoderCommandTest {
 
     @Test
     void perplexityOfTheMergedDecoderEqualsThePlainModelsAlsoUnderFp16Emulation() throws Exception {
+        importStories();
         double reference = ppl(plain);
         double whole = ppl(merged);
         double cached = ppl(merged, "--kv-cache");
@@ -74,6 +79,7 @@ class MergedDecoderCommandTest {
 
     @Test
     void checkProbeAndEmulationsRunOnTheStoriesMergedDecoderWithoutOptions() {
+        importStories();
         Path fp16 = dir.resolve("stories-merged-fp16.onnx");
         CliRunner convert = CliRunner.run("-q", merged.toString(), fp16.toString());
         assertEquals(0, convert.exitCode(), convert.err());
