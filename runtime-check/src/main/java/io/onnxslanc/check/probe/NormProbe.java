@@ -10,7 +10,7 @@ import io.onnxslanc.check.model.IrModels;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Value;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -29,22 +29,18 @@ public final class NormProbe {
         Model model = IrModels.read(source.proto(), source.path() != null ? source.path() : source.externalDataDir() == null ? null
                 : source.externalDataDir().resolve("model.onnx"));
         List<Accumulator> acc = new ArrayList<>();
-        Map<String, List<String>> exposed = new HashMap<>(); // tensor name -> the graph outputs (or the input) to read it from
+        Map<Value, String> exposed = new IdentityHashMap<>(); // tapped value -> the graph output (or input) to read it from
         for (NormTap t : taps) {
             String name = t.inputTensorName();
-            List<String> outputs = exposed.get(name);
-            if (outputs == null) {
-                outputs = new ArrayList<>();
-                for (Value v : TapOutputs.named(model, name)) {
-                    if (v.isInitializer() && !v.isGraphInput())
-                        throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', a constant, not an activation");
-                    outputs.add(v.isGraphInput() ? name : TapOutputs.expose(model, v));
-                }
-                if (outputs.isEmpty())
-                    throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', which no node produces");
-                exposed.put(name, outputs);
+            List<String> readFrom = new ArrayList<>();
+            for (Value v : tapped(model, t)) {
+                if (v.isInitializer() && !v.isGraphInput())
+                    throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', a constant, not an activation");
+                readFrom.add(exposed.computeIfAbsent(v, x -> x.isGraphInput() && x.graph() == model.graph() ? x.name() : TapOutputs.expose(model, x)));
             }
-            acc.add(new Accumulator(t, outputs));
+            if (readFrom.isEmpty())
+                throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', which no node produces");
+            acc.add(new Accumulator(t, readFrom));
         }
         ModelSource probedSource = source.withModel(IrModels.toProto(model), "probe");
 
@@ -61,6 +57,17 @@ public final class NormProbe {
             for (Accumulator a : acc) stats.add(a.result());
             return new ProbeReport(source.label(), s.info(), inputs.size(), stats);
         }
+    }
+
+    /**
+     * The value a tap reads: looked up from the tap's scope (a body sees the tensors of the graphs around it); a tap
+     * without a known scope reads every tensor of that name, in whichever scope it is.
+     */
+    private static List<Value> tapped(Model model, NormTap t) {
+        io.onnxslanc.ir.Graph scope = Scopes.find(model, t.scope());
+        Value v = scope == null ? null : scope.lookup(t.inputTensorName());
+        if (v != null) return List.of(v);
+        return t.scope().isEmpty() ? TapOutputs.named(model, t.inputTensorName()) : List.of();
     }
 
     /** Left-to-right FP16 accumulation of the squares of FP16-rounded values; exact double rounding-wise (24 >= 2*11+2 bits). */
