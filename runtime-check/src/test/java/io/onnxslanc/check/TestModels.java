@@ -1,6 +1,6 @@
 package io.onnxslanc.check;
 
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.ProtoBuilders;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.NodeProto;
@@ -9,9 +9,9 @@ import io.onnxslanc.proto.Onnx.TensorProto.DataType;
 
 import java.util.List;
 
-import static io.onnxslanc.check.model.Protos.floatAttr;
-import static io.onnxslanc.check.model.Protos.intsAttr;
-import static io.onnxslanc.check.model.Protos.node;
+import static io.onnxslanc.check.ProtoBuilders.floatAttr;
+import static io.onnxslanc.check.ProtoBuilders.intsAttr;
+import static io.onnxslanc.check.ProtoBuilders.node;
 
 /** Tiny hand-built graphs for the runtime-check tests. */
 public final class TestModels {
@@ -30,7 +30,7 @@ public final class TestModels {
     /** y = x + x, x: float[2,3]. */
     public static ModelProto addSelf() {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, 2, 3)).addOutput(Protos.valueInfo("y", F, 2, 3))
+                .addInput(ProtoBuilders.valueInfo("x", F, 2, 3)).addOutput(ProtoBuilders.valueInfo("y", F, 2, 3))
                 .addNode(node("Add", "add", List.of("x", "x"), List.of("y")));
         return model(g, 17);
     }
@@ -38,9 +38,9 @@ public final class TestModels {
     /** x -> Cast(FLOAT16) -> Cast(FLOAT) -> y over a float[n] vector. */
     public static ModelProto castPair(int n) {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, n)).addOutput(Protos.valueInfo("y", F, n))
-                .addNode(node("Cast", "to16", List.of("x"), List.of("h"), Protos.intAttr("to", H)))
-                .addNode(node("Cast", "to32", List.of("h"), List.of("y"), Protos.intAttr("to", F)));
+                .addInput(ProtoBuilders.valueInfo("x", F, n)).addOutput(ProtoBuilders.valueInfo("y", F, n))
+                .addNode(node("Cast", "to16", List.of("x"), List.of("h"), ProtoBuilders.intAttr("to", H)))
+                .addNode(node("Cast", "to32", List.of("h"), List.of("y"), ProtoBuilders.intAttr("to", F)));
         return model(g, 17);
     }
 
@@ -51,13 +51,13 @@ public final class TestModels {
     public static ModelProto decomposedRmsNorm(int rows, int d, float eps, float[] gamma, int elemType) {
         boolean half = elemType == H;
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", elemType, rows, d)).addOutput(Protos.valueInfo("y", elemType, rows, d));
-        g.addInitializer(half ? Protos.halfTensor("two", new long[0], new float[]{2f}) : Protos.floatTensor("two", new long[0], new float[]{2f}));
-        g.addInitializer(half ? Protos.halfTensor("eps", new long[0], new float[]{eps}) : Protos.floatTensor("eps", new long[0], new float[]{eps}));
-        g.addInitializer(half ? Protos.halfTensor("gamma", new long[]{d}, gamma) : Protos.floatTensor("gamma", new long[]{d}, gamma));
+                .addInput(ProtoBuilders.valueInfo("x", elemType, rows, d)).addOutput(ProtoBuilders.valueInfo("y", elemType, rows, d));
+        g.addInitializer(half ? ProtoBuilders.halfTensor("two", new long[0], new float[]{2f}) : ProtoBuilders.floatTensor("two", new long[0], new float[]{2f}));
+        g.addInitializer(half ? ProtoBuilders.halfTensor("eps", new long[0], new float[]{eps}) : ProtoBuilders.floatTensor("eps", new long[0], new float[]{eps}));
+        g.addInitializer(half ? ProtoBuilders.halfTensor("gamma", new long[]{d}, gamma) : ProtoBuilders.floatTensor("gamma", new long[]{d}, gamma));
         List<NodeProto> nodes = List.of(
                 node("Pow", "pow", List.of("x", "two"), List.of("sq")),
-                node("ReduceMean", "mean", List.of("sq"), List.of("ms"), intsAttr("axes", -1), Protos.intAttr("keepdims", 1)),
+                node("ReduceMean", "mean", List.of("sq"), List.of("ms"), intsAttr("axes", -1), ProtoBuilders.intAttr("keepdims", 1)),
                 node("Add", "addeps", List.of("ms", "eps"), List.of("mse")),
                 node("Sqrt", "sqrt", List.of("mse"), List.of("rms")),
                 node("Div", "div", List.of("x", "rms"), List.of("xn")),
@@ -69,14 +69,14 @@ public final class TestModels {
     /** A single fused norm node over the last axis: LayerNormalization (with bias), SimplifiedLayerNormalization or RMSNormalization. */
     public static ModelProto fusedNorm(String op, int rows, int d, float eps, float[] gamma, float[] beta) {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, rows, d)).addOutput(Protos.valueInfo("y", F, rows, d))
-                .addInitializer(Protos.floatTensor("gamma", new long[]{d}, gamma));
+                .addInput(ProtoBuilders.valueInfo("x", F, rows, d)).addOutput(ProtoBuilders.valueInfo("y", F, rows, d))
+                .addInitializer(ProtoBuilders.floatTensor("gamma", new long[]{d}, gamma));
         List<String> inputs = List.of("x", "gamma");
         if (beta != null) {
-            g.addInitializer(Protos.floatTensor("beta", new long[]{d}, beta));
+            g.addInitializer(ProtoBuilders.floatTensor("beta", new long[]{d}, beta));
             inputs = List.of("x", "gamma", "beta");
         }
-        g.addNode(node(op, "norm", inputs, List.of("y"), Protos.intAttr("axis", -1), floatAttr("epsilon", eps)));
+        g.addNode(node(op, "norm", inputs, List.of("y"), ProtoBuilders.intAttr("axis", -1), floatAttr("epsilon", eps)));
         return model(g, op.equals("RMSNormalization") ? 23 : 17);
     }
 
@@ -100,15 +100,15 @@ public final class TestModels {
         for (int i = 0; i < emb.length; i++) emb[i] = (float) r.nextGaussian();
         for (int i = 0; i < w.length; i++) w[i] = (float) (r.nextGaussian() / Math.sqrt(d));
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("input_ids", DataType.INT64_VALUE, 1, -1))
-                .addOutput(Protos.valueInfo(outputName, F, 1, -1, vocab))
-                .addInitializer(Protos.floatTensor("embedding", new long[]{vocab, d}, emb))
-                .addInitializer(Protos.floatTensor("w", new long[]{d, vocab}, w))
+                .addInput(ProtoBuilders.valueInfo("input_ids", DataType.INT64_VALUE, 1, -1))
+                .addOutput(ProtoBuilders.valueInfo(outputName, F, 1, -1, vocab))
+                .addInitializer(ProtoBuilders.floatTensor("embedding", new long[]{vocab, d}, emb))
+                .addInitializer(ProtoBuilders.floatTensor("w", new long[]{d, vocab}, w))
                 .addNode(node("Gather", "embed", List.of("embedding", "input_ids"), List.of("h")));
         if (bias == null) {
             g.addNode(node("MatMul", "head", List.of("h", "w"), List.of(outputName)));
         } else {
-            g.addInitializer(Protos.floatTensor("bias", new long[]{vocab}, bias));
+            g.addInitializer(ProtoBuilders.floatTensor("bias", new long[]{vocab}, bias));
             g.addNode(node("MatMul", "head", List.of("h", "w"), List.of("raw")));
             g.addNode(node("Add", "addbias", List.of("raw", "bias"), List.of(outputName)));
         }

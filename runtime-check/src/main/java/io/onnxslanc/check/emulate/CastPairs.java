@@ -1,45 +1,21 @@
 package io.onnxslanc.check.emulate;
 
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.ir.ArrayTensor;
+import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.FloatBits;
-import io.onnxslanc.ir.UniqueNames;
-import io.onnxslanc.proto.Onnx.NodeProto;
-import io.onnxslanc.proto.Onnx.TensorProto;
-import io.onnxslanc.proto.Onnx.TensorProto.DataType;
-import java.util.List;
-import java.util.Set;
+import io.onnxslanc.ir.Tensor;
+
+import java.nio.ByteOrder;
 
 /**
- * Inserts FP16 round trips: Cast(to=FLOAT16) -> Cast(to=FLOAT). The Casts are named emu_fp16_* and never
- * InsertedPrecisionFreeCast_*, which is the name ORT's own cast clean-up removes.
+ * The FP16 rounding the emulation inserts: Cast(to=FLOAT16) -> Cast(to=FLOAT) pairs named emu_fp16_* (never
+ * InsertedPrecisionFreeCast_*, the name ORT's own cast clean-up removes), and constants rounded as an FP16
+ * converter stores them.
  */
 final class CastPairs {
     static final String PREFIX = "emu_fp16_";
 
-    private final UniqueNames names; // every tensor name in the graph, to keep new names unique
-    private int count;
-
-    CastPairs(Set<String> names) {
-        this.names = new UniqueNames(names);
-    }
-
-    /** src -> Cast16 -> Cast32 -> dst. */
-    List<NodeProto> roundTrip(String src, String dst) {
-        String half = fresh(dst + "__emu_fp16");
-        int k = count++;
-        return List.of(
-                Protos.node("Cast", PREFIX + k + "_to16", List.of(src), List.of(half), Protos.intAttr("to", DataType.FLOAT16_VALUE)),
-                Protos.node("Cast", PREFIX + k + "_to32", List.of(half), List.of(dst), Protos.intAttr("to", DataType.FLOAT_VALUE)));
-    }
-
-    /** A tensor name not used yet in the graph. */
-    String fresh(String base) {
-        return names.fresh(base);
-    }
-
-    int pairs() {
-        return count;
-    }
+    private CastPairs() {}
 
     static float round(float v) {
         return FloatBits.roundTripHalf(v);
@@ -54,12 +30,17 @@ final class CastPairs {
         return Float.isFinite(v) && Math.abs(v) > 65504f ? Math.copySign(65504f, v) : round(v);
     }
 
-    /** A FLOAT tensor with every value rounded as {@link #roundConstant} does (still stored as float32). */
-    static TensorProto roundTensor(TensorProto t) {
-        if (t.getDataType() != DataType.FLOAT_VALUE) return t;
-        float[] v = Protos.floats(t);
+    /** A FLOAT tensor with every value rounded as {@link #roundConstant} does (still stored as float32); others as they are. */
+    static Tensor roundTensor(Tensor t) {
+        if (t.dataType() != DataType.FLOAT) return t;
+        float[] v = floats(t);
         for (int i = 0; i < v.length; i++) v[i] = roundConstant(v[i]);
-        long[] dims = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
-        return Protos.floatTensor(t.getName(), dims, v).toBuilder().setDocString(t.getDocString()).build();
+        return ArrayTensor.ofFloats(t.dims(), v);
+    }
+
+    static float[] floats(Tensor t) {
+        float[] v = new float[Math.toIntExact(t.elementCount())];
+        t.read().duplicate().order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(v);
+        return v;
     }
 }

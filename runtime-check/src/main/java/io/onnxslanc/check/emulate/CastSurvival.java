@@ -1,12 +1,15 @@
 package io.onnxslanc.check.emulate;
 
+import io.onnxslanc.proto.Onnx.AttributeProto;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import io.onnxslanc.proto.Onnx.NodeProto;
 import io.onnxslanc.proto.Onnx.TensorProto;
 import io.onnxslanc.proto.Onnx.ValueInfoProto;
 
+import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -30,11 +33,12 @@ public record CastSurvival(int inserted, int survived, int onConstants, int onCo
 
     static CastSurvival count(ModelProto emulated, ModelProto optimised) {
         Set<String> kept = new HashSet<>();
-        for (NodeProto n : optimised.getGraph().getNodeList())
+        for (NodeProto n : allNodes(optimised.getGraph(), new ArrayList<>()))
             if (isEmulationCast(n)) kept.add(n.getName());
-        Set<String> constant = constantTensors(emulated.getGraph());
+        Set<String> constant = new HashSet<>();
+        constantTensors(emulated.getGraph(), constant);
         int inserted = 0, survived = 0, onConstants = 0, onConstantsKept = 0;
-        for (NodeProto n : emulated.getGraph().getNodeList()) {
+        for (NodeProto n : allNodes(emulated.getGraph(), new ArrayList<>())) {
             if (!isEmulationCast(n)) continue;
             boolean present = kept.contains(n.getName());
             if (constant.contains(n.getInput(0))) {
@@ -52,17 +56,36 @@ public record CastSurvival(int inserted, int survived, int onConstants, int onCo
         return n.getOpType().equals("Cast") && n.getName().startsWith(CastPairs.PREFIX);
     }
 
-    /** Tensors computed only from initializers (not overridable graph inputs), Constant nodes and Shape/Size. */
-    private static Set<String> constantTensors(GraphProto g) {
+    /** Every node of g and of the If/Loop/Scan bodies inside it (the emulation's Cast names are unique across them). */
+    private static List<NodeProto> allNodes(GraphProto g, List<NodeProto> into) {
+        for (NodeProto n : g.getNodeList()) {
+            into.add(n);
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) allNodes(a.getG(), into);
+                for (GraphProto body : a.getGraphsList()) allNodes(body, into);
+            }
+        }
+        return into;
+    }
+
+    /**
+     * Adds the tensors computed only from initializers (not overridable graph inputs), Constant nodes and Shape/Size,
+     * in g and in its bodies (whose own inputs are never constant; names are unique across scopes).
+     */
+    private static void constantTensors(GraphProto g, Set<String> constant) {
         Set<String> inputs = new HashSet<>();
         for (ValueInfoProto v : g.getInputList()) inputs.add(v.getName());
-        Set<String> constant = new HashSet<>();
+        constant.removeAll(inputs);
         for (TensorProto t : g.getInitializerList()) if (!inputs.contains(t.getName())) constant.add(t.getName());
         for (NodeProto n : g.getNodeList()) { // nodes are in topological order
+            for (AttributeProto a : n.getAttributeList()) {
+                if (a.hasG()) constantTensors(a.getG(), constant);
+                for (GraphProto body : a.getGraphsList()) constantTensors(body, constant);
+            }
             boolean shapeOnly = n.getDomain().isEmpty() && (n.getOpType().equals("Shape") || n.getOpType().equals("Size"));
             boolean allConstant = shapeOnly || n.getInputList().stream().allMatch(i -> i.isEmpty() || constant.contains(i));
-            if (allConstant && !n.getOpType().startsWith("Random")) constant.addAll(n.getOutputList());
+            if (allConstant && !n.getOpType().startsWith("Random") && n.getAttributeList().stream().noneMatch(a -> a.hasG() || a.getGraphsCount() > 0))
+                constant.addAll(n.getOutputList());
         }
-        return constant;
     }
 }

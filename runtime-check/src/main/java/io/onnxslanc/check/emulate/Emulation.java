@@ -2,14 +2,21 @@ package io.onnxslanc.check.emulate;
 
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
+import io.onnxslanc.check.model.IrModels;
 import io.onnxslanc.check.model.ModelSource;
+import io.onnxslanc.check.model.OrtTensorType;
+import io.onnxslanc.check.model.OrtTypeInference;
+import io.onnxslanc.ir.Model;
+import io.onnxslanc.ir.Value;
 import io.onnxslanc.io.TempFiles;
 import io.onnxslanc.proto.Onnx.ModelProto;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -49,24 +56,22 @@ public final class Emulation {
     }
 
     /**
-     * As {@link #apply(ModelProto, Mode)}, with the main-graph nodes named in {@code fp32Nodes} computing in FP32 as
+     * As {@link #apply(ModelProto, Mode)}, with the nodes named in {@code fp32Nodes} (in any scope) computing in FP32 as
      * the converter's node block list makes them (e.g. the FP32 fallback's islands): their outputs are not rounded
      * where only such nodes read them, and a norm among them is not made naive.
      */
     public static ModelProto apply(ModelProto model, Mode mode, Set<String> fp32Nodes) {
         requireFp32(model);
-        Set<String> island = NormIslands.ofNodes(model, fp32Nodes);
-        return switch (mode) {
-            case FP16_STORAGE -> Fp16StorageEmulation.apply(model, island);
-            case FP16_NAIVE_NORMS -> Fp16StorageEmulation.apply(NaiveNormEmulation.decompose(model, fp32Nodes), island);
-            case FP16_FP32_NORMS -> Fp16StorageEmulation.apply(model, union(NormIslands.of(model), island));
-        };
-    }
-
-    private static Set<String> union(Set<String> a, Set<String> b) {
-        Set<String> u = new java.util.HashSet<>(a);
-        u.addAll(b);
-        return u;
+        Map<String, OrtTensorType> ortTypes = OrtTypeInference.infer(model);
+        Model ir = IrModels.read(model, null);
+        Set<Value> fp32 = new HashSet<>(NormIslands.ofNodes(ir, fp32Nodes));
+        switch (mode) {
+            case FP16_STORAGE -> { }
+            case FP16_NAIVE_NORMS -> NaiveNormEmulation.decompose(ir, fp32Nodes, ortTypes);
+            case FP16_FP32_NORMS -> fp32.addAll(NormIslands.of(ir));
+        }
+        Fp16StorageEmulation.apply(ir, EmulationTypes.infer(ir.graph(), ortTypes), fp32);
+        return IrModels.toProto(ir);
     }
 
     private static void requireFp32(ModelProto model) {

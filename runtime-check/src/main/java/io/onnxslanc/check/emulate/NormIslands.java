@@ -1,6 +1,6 @@
 package io.onnxslanc.check.emulate;
 
-import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.check.model.IrModels;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
@@ -8,10 +8,10 @@ import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
 import io.onnxslanc.proto.Onnx.ModelProto;
 
-import java.nio.file.Path;
 import java.util.Collections;
 import java.util.HashSet;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Set;
 
 /**
@@ -23,38 +23,54 @@ import java.util.Set;
 final class NormIslands {
     private NormIslands() {}
 
+    /** The names of the island tensors (for tests; names may repeat across subgraph scopes). */
     static Set<String> of(ModelProto model) {
-        return of(ModelReader.fromProto(model, Path.of("in-memory model"))); // the matcher works on the IR
+        Set<String> names = new HashSet<>();
+        for (Value v : of(IrModels.read(model, null))) names.add(v.name());
+        return names;
     }
 
-    static Set<String> of(Model model) {
-        Set<String> fp32 = new HashSet<>();
-        for (NormSite s : NormMatcher.findAll(model.graph())) {
-            if (s.root().graph() != model.graph()) continue; // the emulation rejects subgraphs anyway
-            fp32.addAll(tensorsInside(s.nodes()));
-        }
+    /** The island values of every norm, in the main graph and in If/Loop/Scan bodies. */
+    static Set<Value> of(Model model) {
+        List<NormSite> sites = NormMatcher.findAll(model.graph());
+        Set<Node> allNorms = identitySet();
+        for (NormSite s : sites) allNorms.addAll(s.nodes());
+        Set<Value> fp32 = new HashSet<>();
+        // a constant read by norms only stays FP32 even when several norms share it (a merged decoder's branches
+        // share every gain): each of them reads it in FP32
+        for (NormSite s : sites) fp32.addAll(tensorsInside(s.nodes(), allNorms));
         return fp32;
     }
 
-    /**
-     * The tensors that stay FP32 when the main-graph nodes named in {@code nodeNames} compute in FP32 behind Casts
-     * (the converter's node block list): the same rule as for a norm, over one island made of all of them.
-     */
-    static Set<String> ofNodes(ModelProto model, Set<String> nodeNames) {
-        if (nodeNames.isEmpty()) return Set.of();
-        Model m = ModelReader.fromProto(model, Path.of("in-memory model"));
-        return tensorsInside(m.graph().nodes().stream().filter(n -> nodeNames.contains(n.name())).toList());
+    private static Set<Node> identitySet() {
+        return Collections.newSetFromMap(new IdentityHashMap<>());
     }
 
-    private static Set<String> tensorsInside(java.util.Collection<Node> nodes) {
-        Set<String> fp32 = new HashSet<>();
-        Set<Node> island = Collections.newSetFromMap(new IdentityHashMap<>());
+    /**
+     * The tensors that stay FP32 when the nodes named in {@code nodeNames} (in any scope) compute in FP32 behind Casts
+     * (the converter's node block list): the same rule as for a norm, over one island made of all of them.
+     */
+    static Set<Value> ofNodes(Model model, Set<String> nodeNames) {
+        if (nodeNames.isEmpty()) return Set.of();
+        List<Node> nodes = new java.util.ArrayList<>();
+        model.graph().forEachNodeRecursive(n -> {
+            if (nodeNames.contains(n.name())) nodes.add(n);
+        });
+        Set<Node> island = identitySet();
+        island.addAll(nodes);
+        return tensorsInside(nodes, island);
+    }
+
+    /** The outputs used only inside this island, and the constants used only inside {@code constantsIsland}. */
+    private static Set<Value> tensorsInside(java.util.Collection<Node> nodes, Set<Node> constantsIsland) {
+        Set<Value> fp32 = new HashSet<>();
+        Set<Node> island = identitySet();
         island.addAll(nodes);
         for (Node n : nodes) {
             for (Value o : n.outputs())
-                if (!o.name().isEmpty() && inside(o, island)) fp32.add(o.name());
+                if (!o.name().isEmpty() && inside(o, island)) fp32.add(o);
             for (Value in : n.inputs())
-                if (in != null && isConstant(in) && inside(in, island)) fp32.add(in.name());
+                if (in != null && isConstant(in) && inside(in, constantsIsland)) fp32.add(in);
         }
         return fp32;
     }

@@ -6,7 +6,6 @@ import ai.onnxruntime.OrtSession;
 import ai.onnxruntime.OrtSession.SessionOptions.OptLevel;
 import ai.onnxruntime.providers.OrtCUDAProviderOptions;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -108,7 +107,7 @@ public final class SessionFactory {
 
     public OpenedSession open(ModelSource source, OptionsTweak tweak) {
         if (source.model() != null && source.externalDataDir() == null
-                && source.model().getGraph().getInitializerList().stream().anyMatch(Protos::isExternal))
+                && source.model().getGraph().getInitializerList().stream().anyMatch(ModelSource::isExternal))
             throw new IllegalArgumentException(source.label() + ": in-memory model references external data but no folder "
                     + "was given; read it with ModelSource.read(path) or open the file itself");
         OrtEnvironment env = OrtLogging.environment();

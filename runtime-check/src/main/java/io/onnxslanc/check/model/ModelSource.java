@@ -73,14 +73,19 @@ public record ModelSource(String label, Path path, ModelProto model, Path extern
         }
     }
 
+    /** Whether the tensor keeps its bytes in an external data file rather than in the model. */
+    public static boolean isExternal(TensorProto t) {
+        return t.getDataLocation() == TensorProto.DataLocation.EXTERNAL;
+    }
+
     static ModelProto inlineExternalData(ModelProto m, Path modelPath) {
-        boolean any = m.getGraph().getInitializerList().stream().anyMatch(Protos::isExternal);
+        boolean any = m.getGraph().getInitializerList().stream().anyMatch(ModelSource::isExternal);
         if (!any) return m;
         Path dir = modelPath.toAbsolutePath().getParent();
         GraphProto.Builder g = m.getGraph().toBuilder();
         for (int i = 0; i < g.getInitializerCount(); i++) {
             TensorProto t = g.getInitializer(i);
-            if (Protos.isExternal(t)) g.setInitializer(i, inline(t, dir, modelPath));
+            if (isExternal(t)) g.setInitializer(i, inline(t, dir, modelPath));
         }
         return m.toBuilder().setGraph(g).build();
     }

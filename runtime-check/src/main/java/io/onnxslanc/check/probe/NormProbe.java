@@ -5,20 +5,17 @@ import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
+import io.onnxslanc.check.model.IrModels;
 import io.onnxslanc.ir.FloatBits;
-import io.onnxslanc.proto.Onnx.GraphProto;
-import io.onnxslanc.proto.Onnx.ModelProto;
-import io.onnxslanc.proto.Onnx.TensorProto;
-import io.onnxslanc.proto.Onnx.ValueInfoProto;
+import io.onnxslanc.ir.Model;
+import io.onnxslanc.ir.Value;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
+import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
- * The norm probe: exposes the tensor feeding each norm as an extra graph output, runs the model on the inputs and
+ * The norm probe: exposes the tensor feeding each norm as an extra graph output (from If branches too, see TapOutputs), runs the model on the inputs and
  * measures, per norm, how close the sum of squares of a row comes to the FP16 limits, next to the SLaNC prediction.
  */
 public final class NormProbe {
@@ -29,41 +26,48 @@ public final class NormProbe {
 
     public static ProbeReport run(ModelSource source, List<NormTap> taps, List<Map<String, TensorData>> inputs, SessionFactory factory) {
         if (taps.isEmpty()) throw new IllegalArgumentException(source.label() + ": no norms to probe");
-        ModelProto model = source.proto();
-        GraphProto g = model.getGraph();
-        Set<String> graphInputs = new HashSet<>(), present = new HashSet<>();
-        g.getInputList().forEach(v -> graphInputs.add(v.getName()));
-        g.getOutputList().forEach(v -> present.add(v.getName()));
-        Set<String> initializers = new HashSet<>();
-        for (TensorProto t : g.getInitializerList()) initializers.add(t.getName());
-        Set<String> produced = new HashSet<>();
-        g.getNodeList().forEach(n -> produced.addAll(n.getOutputList()));
-
-        GraphProto.Builder probed = g.toBuilder();
+        Model model = IrModels.read(source.proto(), source.path() != null ? source.path() : source.externalDataDir() == null ? null
+                : source.externalDataDir().resolve("model.onnx"));
+        List<Accumulator> acc = new ArrayList<>();
+        Map<Value, String> exposed = new IdentityHashMap<>(); // tapped value -> the graph output (or input) to read it from
         for (NormTap t : taps) {
             String name = t.inputTensorName();
-            if (initializers.contains(name) && !graphInputs.contains(name))
-                throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', a constant, not an activation");
-            if (!produced.contains(name) && !graphInputs.contains(name))
+            List<String> readFrom = new ArrayList<>();
+            for (Value v : tapped(model, t)) {
+                if (v.isInitializer() && !v.isGraphInput())
+                    throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', a constant, not an activation");
+                readFrom.add(exposed.computeIfAbsent(v, x -> x.isGraphInput() && x.graph() == model.graph() ? x.name() : TapOutputs.expose(model, x)));
+            }
+            if (readFrom.isEmpty())
                 throw new IllegalArgumentException(source.label() + ": norm '" + t.normName() + "' reads '" + name + "', which no node produces");
-            if (!graphInputs.contains(name) && present.add(name)) probed.addOutput(ValueInfoProto.newBuilder().setName(name));
+            acc.add(new Accumulator(t, readFrom));
         }
-        ModelSource probedSource = source.withModel(model.toBuilder().setGraph(probed).build(), "probe");
+        ModelSource probedSource = source.withModel(IrModels.toProto(model), "probe");
 
-        List<Accumulator> acc = new ArrayList<>();
-        for (NormTap t : taps) acc.add(new Accumulator(t));
         try (OpenedSession s = factory.open(probedSource)) {
             for (Map<String, TensorData> feed : inputs) {
                 Map<String, TensorData> out = Runs.run(s.session(), probedSource.label(), feed);
-                for (Accumulator a : acc) {
-                    TensorData x = out.containsKey(a.tap.inputTensorName()) ? out.get(a.tap.inputTensorName()) : feed.get(a.tap.inputTensorName());
-                    a.add(x, source.label());
-                }
+                for (Accumulator a : acc)
+                    for (String name : a.readFrom) {
+                        TensorData x = out.containsKey(name) ? out.get(name) : feed.get(name);
+                        if (x != null && x.size() > 0) a.add(x, source.label()); // empty: the run took another If branch
+                    }
             }
             List<NormStats> stats = new ArrayList<>();
             for (Accumulator a : acc) stats.add(a.result());
             return new ProbeReport(source.label(), s.info(), inputs.size(), stats);
         }
+    }
+
+    /**
+     * The value a tap reads: looked up from the tap's scope (a body sees the tensors of the graphs around it); a tap
+     * without a known scope reads every tensor of that name, in whichever scope it is.
+     */
+    private static List<Value> tapped(Model model, NormTap t) {
+        io.onnxslanc.ir.Graph scope = Scopes.find(model, t.scope());
+        Value v = scope == null ? null : scope.lookup(t.inputTensorName());
+        if (v != null) return List.of(v);
+        return t.scope().isEmpty() ? TapOutputs.named(model, t.inputTensorName()) : List.of();
     }
 
     /** Left-to-right FP16 accumulation of the squares of FP16-rounded values; exact double rounding-wise (24 >= 2*11+2 bits). */
@@ -78,11 +82,13 @@ public final class NormProbe {
 
     private static final class Accumulator {
         final NormTap tap;
+        final List<String> readFrom;
         long rows, overflowRows;
         double maxAbs, maxSumSq, minSumSq = Double.POSITIVE_INFINITY, maxFp16 = 0, sumNorm, maxNorm, minNorm = Double.POSITIVE_INFINITY;
 
-        Accumulator(NormTap tap) {
+        Accumulator(NormTap tap, List<String> readFrom) {
             this.tap = tap;
+            this.readFrom = readFrom;
         }
 
         void add(TensorData x, String label) {

@@ -28,7 +28,9 @@ public final class NormTaps {
                 }
             }
             int d = site.hiddenSize() > 0 ? (int) site.hiddenSize() : 1;
-            taps.add(new NormTap(site.name(), site.input().name(), d, s));
+            String scope = Scopes.of(site.root().graph());
+            String label = scope.isEmpty() ? site.name() : site.name() + " [" + scope + "]";
+            taps.add(new NormTap(label, site.input().name(), d, s, scope));
         }
         return taps;
     }

@@ -8,7 +8,7 @@ import ai.onnxruntime.platform.Fp16Conversions;
 import io.onnxslanc.check.TestModels;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.ProtoBuilders;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.proto.Onnx.GraphProto;
@@ -76,20 +76,20 @@ class NaiveNormThresholdTest {
     /** BERT's LayerNorm as torch.onnx writes it (opset 11: ReduceMean with an axes attribute). */
     private static ModelProto decomposedLayerNorm(float[] gamma, float[] beta) {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, 2, D)).addOutput(Protos.valueInfo("y", F, 2, D))
-                .addInitializer(Protos.floatTensor("gamma", new long[] {D}, gamma))
-                .addInitializer(Protos.floatTensor("beta", new long[] {D}, beta))
-                .addInitializer(Protos.floatTensor("two", new long[] {}, new float[] {2f}))
-                .addInitializer(Protos.floatTensor("eps", new long[] {}, new float[] {EPS}))
-                .addNode(Protos.node("ReduceMean", "ln/ReduceMean", List.of("x"), List.of("mean"), Protos.intsAttr("axes", -1)))
-                .addNode(Protos.node("Sub", "ln/Sub", List.of("x", "mean"), List.of("centred")))
-                .addNode(Protos.node("Pow", "ln/Pow", List.of("centred", "two"), List.of("squares")))
-                .addNode(Protos.node("ReduceMean", "ln/ReduceMean_1", List.of("squares"), List.of("variance"), Protos.intsAttr("axes", -1)))
-                .addNode(Protos.node("Add", "ln/Add", List.of("variance", "eps"), List.of("shifted")))
-                .addNode(Protos.node("Sqrt", "ln/Sqrt", List.of("shifted"), List.of("std")))
-                .addNode(Protos.node("Div", "ln/Div", List.of("centred", "std"), List.of("normed")))
-                .addNode(Protos.node("Mul", "ln/Mul", List.of("normed", "gamma"), List.of("scaled")))
-                .addNode(Protos.node("Add", "ln/Add_1", List.of("scaled", "beta"), List.of("y")));
+                .addInput(ProtoBuilders.valueInfo("x", F, 2, D)).addOutput(ProtoBuilders.valueInfo("y", F, 2, D))
+                .addInitializer(ProtoBuilders.floatTensor("gamma", new long[] {D}, gamma))
+                .addInitializer(ProtoBuilders.floatTensor("beta", new long[] {D}, beta))
+                .addInitializer(ProtoBuilders.floatTensor("two", new long[] {}, new float[] {2f}))
+                .addInitializer(ProtoBuilders.floatTensor("eps", new long[] {}, new float[] {EPS}))
+                .addNode(ProtoBuilders.node("ReduceMean", "ln/ReduceMean", List.of("x"), List.of("mean"), ProtoBuilders.intsAttr("axes", -1)))
+                .addNode(ProtoBuilders.node("Sub", "ln/Sub", List.of("x", "mean"), List.of("centred")))
+                .addNode(ProtoBuilders.node("Pow", "ln/Pow", List.of("centred", "two"), List.of("squares")))
+                .addNode(ProtoBuilders.node("ReduceMean", "ln/ReduceMean_1", List.of("squares"), List.of("variance"), ProtoBuilders.intsAttr("axes", -1)))
+                .addNode(ProtoBuilders.node("Add", "ln/Add", List.of("variance", "eps"), List.of("shifted")))
+                .addNode(ProtoBuilders.node("Sqrt", "ln/Sqrt", List.of("shifted"), List.of("std")))
+                .addNode(ProtoBuilders.node("Div", "ln/Div", List.of("centred", "std"), List.of("normed")))
+                .addNode(ProtoBuilders.node("Mul", "ln/Mul", List.of("normed", "gamma"), List.of("scaled")))
+                .addNode(ProtoBuilders.node("Add", "ln/Add_1", List.of("scaled", "beta"), List.of("y")));
         return TestModels.model(g, 11);
     }
 
@@ -125,14 +125,14 @@ class NaiveNormThresholdTest {
             float[] actualSum = new float[2 * D];
             for (int i = 0; i < 2 * D; i++) actualSum[i] = fp16(fp16(x[i] + skip[i]) + fp16(bias[i % D]));
             GraphProto.Builder g = GraphProto.newBuilder()
-                    .addInput(Protos.valueInfo("x", F, 2, D)).addInput(Protos.valueInfo("skip", F, 2, D))
-                    .addOutput(Protos.valueInfo("y", F, 2, D))
-                    .addInitializer(Protos.floatTensor("gamma", new long[] {D}, gamma))
-                    .addInitializer(Protos.floatTensor("bias", new long[] {D}, bias))
-                    .addNode(Protos.node("com.microsoft", op, "skipnorm",
+                    .addInput(ProtoBuilders.valueInfo("x", F, 2, D)).addInput(ProtoBuilders.valueInfo("skip", F, 2, D))
+                    .addOutput(ProtoBuilders.valueInfo("y", F, 2, D))
+                    .addInitializer(ProtoBuilders.floatTensor("gamma", new long[] {D}, gamma))
+                    .addInitializer(ProtoBuilders.floatTensor("bias", new long[] {D}, bias))
+                    .addNode(ProtoBuilders.node("com.microsoft", op, "skipnorm",
                             ln ? List.of("x", "skip", "gamma", "beta", "bias") : List.of("x", "skip", "gamma", "bias"),
-                            List.of("y"), Protos.floatAttr("epsilon", EPS)));
-            if (ln) g.addInitializer(Protos.floatTensor("beta", new long[] {D}, beta));
+                            List.of("y"), ProtoBuilders.floatAttr("epsilon", EPS)));
+            if (ln) g.addInitializer(ProtoBuilders.floatTensor("beta", new long[] {D}, beta));
             ModelProto m = TestModels.model(g, 17);
             float[] naive;
             try (Emulation.EmulatedSession s = Emulation.open(ModelSource.of(op + ".onnx", m),

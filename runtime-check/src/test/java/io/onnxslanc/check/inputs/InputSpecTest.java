@@ -129,7 +129,7 @@ class InputSpecTest {
         ModelProto m = model(input("a", DataType.FLOAT_VALUE, 2), input("b", DataType.INT64_VALUE, 1, 3));
         // b.npy is matched by name; the unnamed input_0.pb takes the remaining input a
         Files.write(dir.resolve("b.npy"), NpyTest.npy("<i8", false, "(1, 3)", NpyTest.le(8, 4, 5, 6)));
-        Files.write(dir.resolve("input_0.pb"), io.onnxslanc.check.model.Protos.floatTensor("", new long[] {2}, new float[] {0.5f, -1f}).toByteArray());
+        Files.write(dir.resolve("input_0.pb"), io.onnxslanc.check.ProtoBuilders.floatTensor("", new long[] {2}, new float[] {0.5f, -1f}).toByteArray());
         Files.write(dir.resolve("output_0.pb"), new byte[] {1, 2, 3}); // expected outputs are skipped
         ModelInputs in = InputSpec.defaults().withInputsDir(dir).build(m);
         assertArrayEquals(new float[] {0.5f, -1f}, in.feeds().get(0).get("a").floats());

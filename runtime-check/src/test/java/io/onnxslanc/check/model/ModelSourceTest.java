@@ -65,8 +65,8 @@ class ModelSourceTest {
         }
         ModelSource inlined = ModelSource.read(file);
         TensorProto gamma = inlined.model().getGraph().getInitializerList().stream().filter(t -> t.getName().equals("gamma")).findFirst().orElseThrow();
-        assertFalse(Protos.isExternal(gamma));
-        assertArrayEquals(GAMMA, Protos.floats(gamma));
+        assertFalse(ModelSource.isExternal(gamma));
+        assertArrayEquals(GAMMA, io.onnxslanc.check.ProtoBuilders.floats(gamma));
         try (OpenedSession s = SessionFactory.cpu().open(inlined)) {
             assertArrayEquals(expected, run(s, x), 1e-5f);
         }

@@ -7,7 +7,7 @@ import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.InputGenerator;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.ProtoBuilders;
 import io.onnxslanc.check.model.Runs;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.proto.Onnx.GraphProto;
@@ -103,9 +103,9 @@ class ParityTest {
     /** y = x / c (FP32 reference, c = 1) against an FP16-I/O candidate y = x / c' (c' = 0 or 1 in FP16). */
     private static ModelProto divide(int type, float c) {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", type, 1, 6)).addOutput(Protos.valueInfo("y", type, 1, 6))
-                .addInitializer(type == H ? Protos.halfTensor("c", new long[0], new float[]{c}) : Protos.floatTensor("c", new long[0], new float[]{c}))
-                .addNode(Protos.node("Div", "div", List.of("x", "c"), List.of("y")));
+                .addInput(ProtoBuilders.valueInfo("x", type, 1, 6)).addOutput(ProtoBuilders.valueInfo("y", type, 1, 6))
+                .addInitializer(type == H ? ProtoBuilders.halfTensor("c", new long[0], new float[]{c}) : ProtoBuilders.floatTensor("c", new long[0], new float[]{c}))
+                .addNode(ProtoBuilders.node("Div", "div", List.of("x", "c"), List.of("y")));
         return TestModels.model(g, 17);
     }
 
@@ -187,11 +187,11 @@ class ParityTest {
         assertTrue(java.util.Arrays.stream(ranged.longs()).allMatch(v -> v >= 10 && v < 13));
 
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("attention_mask", io.onnxslanc.proto.Onnx.TensorProto.DataType.INT64_VALUE, -1, -1))
-                .addInput(Protos.valueInfo("feat", F, -1, 4))
-                .addInput(Protos.valueInfo("ids", io.onnxslanc.proto.Onnx.TensorProto.DataType.INT64_VALUE, -1, -1))
-                .addOutput(Protos.valueInfo("y", F, -1, 4))
-                .addNode(Protos.node("Identity", "id", List.of("feat"), List.of("y")));
+                .addInput(ProtoBuilders.valueInfo("attention_mask", io.onnxslanc.proto.Onnx.TensorProto.DataType.INT64_VALUE, -1, -1))
+                .addInput(ProtoBuilders.valueInfo("feat", F, -1, 4))
+                .addInput(ProtoBuilders.valueInfo("ids", io.onnxslanc.proto.Onnx.TensorProto.DataType.INT64_VALUE, -1, -1))
+                .addOutput(ProtoBuilders.valueInfo("y", F, -1, 4))
+                .addNode(ProtoBuilders.node("Identity", "id", List.of("feat"), List.of("y")));
         ModelProto m = TestModels.model(g, 17);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> InputGenerator.generate(m, InputGenerator.Options.defaults(), 1));
         assertTrue(e.getMessage().startsWith("input 'ids' takes integer ids"), e.getMessage());

@@ -5,7 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.onnxslanc.check.TestModels;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.ProtoBuilders;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.proto.Onnx.GraphProto;
 import io.onnxslanc.proto.Onnx.ModelProto;
@@ -37,16 +37,16 @@ class NormProbeTest {
 
     private static ModelProto model() {
         GraphProto.Builder g = GraphProto.newBuilder()
-                .addInput(Protos.valueInfo("x", F, -1, D)).addOutput(Protos.valueInfo("y", F, -1, D))
-                .addInitializer(Protos.floatTensor("two", new long[0], new float[]{2}))
-                .addInitializer(Protos.floatTensor("g1", new long[]{D}, TestModels.filled(D, 1)))
-                .addInitializer(Protos.floatTensor("g2", new long[]{D}, TestModels.filled(D, 1)))
-                .addInitializer(Protos.floatTensor("b2", new long[]{D}, TestModels.filled(D, 0)))
-                .addInitializer(Protos.floatTensor("W", new long[]{D, D}, W))
-                .addNode(Protos.node("Mul", "double", List.of("x", "two"), List.of("t1")))
-                .addNode(Protos.node("SimplifiedLayerNormalization", "sln1", List.of("t1", "g1"), List.of("n1"), Protos.floatAttr("epsilon", 1e-5f)))
-                .addNode(Protos.node("MatMul", "proj", List.of("n1", "W"), List.of("t2")))
-                .addNode(Protos.node("LayerNormalization", "ln<2>", List.of("t2", "g2", "b2"), List.of("y")));
+                .addInput(ProtoBuilders.valueInfo("x", F, -1, D)).addOutput(ProtoBuilders.valueInfo("y", F, -1, D))
+                .addInitializer(ProtoBuilders.floatTensor("two", new long[0], new float[]{2}))
+                .addInitializer(ProtoBuilders.floatTensor("g1", new long[]{D}, TestModels.filled(D, 1)))
+                .addInitializer(ProtoBuilders.floatTensor("g2", new long[]{D}, TestModels.filled(D, 1)))
+                .addInitializer(ProtoBuilders.floatTensor("b2", new long[]{D}, TestModels.filled(D, 0)))
+                .addInitializer(ProtoBuilders.floatTensor("W", new long[]{D, D}, W))
+                .addNode(ProtoBuilders.node("Mul", "double", List.of("x", "two"), List.of("t1")))
+                .addNode(ProtoBuilders.node("SimplifiedLayerNormalization", "sln1", List.of("t1", "g1"), List.of("n1"), ProtoBuilders.floatAttr("epsilon", 1e-5f)))
+                .addNode(ProtoBuilders.node("MatMul", "proj", List.of("n1", "W"), List.of("t2")))
+                .addNode(ProtoBuilders.node("LayerNormalization", "ln<2>", List.of("t2", "g2", "b2"), List.of("y")));
         return TestModels.model(g, 17);
     }
 

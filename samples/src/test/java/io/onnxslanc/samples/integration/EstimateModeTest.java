@@ -8,7 +8,7 @@ import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.CalibrationReport;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.inputs.TensorProtoValues;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.proto.Onnx.TensorProto;
@@ -96,7 +96,7 @@ class EstimateModeTest {
     }
 
     private static double[] vector(Map<String, TensorProto> init, String name) {
-        float[] f = Protos.floats(tensor(init, name));
+        float[] f = TensorProtoValues.of(tensor(init, name), "test").floats();
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
             d[i] = f[i];
@@ -110,7 +110,7 @@ class EstimateModeTest {
         assertEquals(2, t.getDimsCount(), name);
         int in = (int) t.getDims(0);
         int out = (int) t.getDims(1);
-        float[] b = Protos.floats(t);
+        float[] b = TensorProtoValues.of(t, "test").floats();
         double[][] w = new double[out][in];
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o++) {

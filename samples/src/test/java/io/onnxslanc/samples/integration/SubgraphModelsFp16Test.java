@@ -19,7 +19,7 @@ import com.google.protobuf.UnknownFieldSet;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
-import io.onnxslanc.check.model.Protos;
+import io.onnxslanc.check.inputs.TensorProtoValues;
 import io.onnxslanc.check.model.TensorData;
 import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Converter;
@@ -164,8 +164,8 @@ class SubgraphModelsFp16Test {
     private static TensorData tensor(TensorProto t) {
         long[] shape = t.getDimsList().stream().mapToLong(Long::longValue).toArray();
         return switch (t.getDataType()) {
-            case TensorProto.DataType.FLOAT_VALUE -> TensorData.ofFloats(shape, Protos.floats(t));
-            case TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE -> TensorData.ofLongs(shape, Protos.longs(t));
+            case TensorProto.DataType.FLOAT_VALUE -> TensorData.ofFloats(shape, TensorProtoValues.of(t, "test").floats());
+            case TensorProto.DataType.INT64_VALUE, TensorProto.DataType.INT32_VALUE -> TensorData.ofLongs(shape, TensorProtoValues.of(t, "test").longs());
             case TensorProto.DataType.BOOL_VALUE -> {
                 long[] v = new long[(int) TensorData.elementCount(shape)];
                 for (int i = 0; i < v.length; i++) {

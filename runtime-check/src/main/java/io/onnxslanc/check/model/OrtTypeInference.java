@@ -19,17 +19,10 @@ import java.util.Set;
  * every node output is declared a graph output (without a type) and a session is made without optimisation.
  * This covers contrib ops (com.microsoft) that a hand-written inference would not know.
  */
-public final class TensorTypes {
-    private TensorTypes() {}
+public final class OrtTypeInference {
+    private OrtTypeInference() {}
 
-    /** Element type as the TensorProto.DataType number, shape with -1 for unknown dims (null shape: unknown rank). */
-    public record TensorType(int elemType, long[] shape) {
-        public boolean isFloat() {
-            return elemType == io.onnxslanc.proto.Onnx.TensorProto.DataType.FLOAT_VALUE;
-        }
-    }
-
-    public static Map<String, TensorType> infer(ModelProto model) {
+    public static Map<String, OrtTensorType> infer(ModelProto model) {
         GraphProto.Builder g = model.getGraph().toBuilder();
         Set<String> declared = new LinkedHashSet<>();
         for (ValueInfoProto o : g.getOutputList()) declared.add(o.getName());
@@ -37,7 +30,7 @@ public final class TensorTypes {
             for (String out : n.getOutputList())
                 if (!out.isEmpty() && declared.add(out)) g.addOutput(ValueInfoProto.newBuilder().setName(out));
         byte[] bytes = model.toBuilder().setGraph(g).build().toByteArray();
-        Map<String, TensorType> types = new HashMap<>();
+        Map<String, OrtTensorType> types = new HashMap<>();
         try (OrtSession.SessionOptions o = new OrtSession.SessionOptions()) {
             o.setOptimizationLevel(OrtSession.SessionOptions.OptLevel.NO_OPT);
             io.onnxslanc.check.ep.OrtLogging.apply(o);
@@ -51,9 +44,9 @@ public final class TensorTypes {
         return types;
     }
 
-    private static void collect(Map<String, NodeInfo> infos, Map<String, TensorType> into) {
+    private static void collect(Map<String, NodeInfo> infos, Map<String, OrtTensorType> into) {
         for (Map.Entry<String, NodeInfo> e : infos.entrySet())
-            if (e.getValue().getInfo() instanceof TensorInfo t) into.put(e.getKey(), new TensorType(dataType(t), t.getShape()));
+            if (e.getValue().getInfo() instanceof TensorInfo t) into.put(e.getKey(), new OrtTensorType(dataType(t), t.getShape()));
     }
 
     /** The TensorProto.DataType number (the Java enum's own numbering differs from ONNX's). */

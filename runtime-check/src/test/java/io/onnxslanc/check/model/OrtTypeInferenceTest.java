@@ -7,14 +7,14 @@ import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.*;
 
-class TensorTypesTest {
+class OrtTypeInferenceTest {
     @Test
     void infersIntermediateTypesAndShapes() {
-        Map<String, TensorTypes.TensorType> t = TensorTypes.infer(TestModels.decomposedRmsNorm(3, 8, 1e-5f, TestModels.filled(8, 1f), TestModels.F));
+        Map<String, OrtTensorType> t = OrtTypeInference.infer(TestModels.decomposedRmsNorm(3, 8, 1e-5f, TestModels.filled(8, 1f), TestModels.F));
         assertTrue(t.get("sq").isFloat());
         assertArrayEquals(new long[]{3, 1}, t.get("ms").shape());
         assertArrayEquals(new long[]{3, 8}, t.get("y").shape());
-        Map<String, TensorTypes.TensorType> h = TensorTypes.infer(TestModels.castPair(5));
+        Map<String, OrtTensorType> h = OrtTypeInference.infer(TestModels.castPair(5));
         assertEquals(io.onnxslanc.proto.Onnx.TensorProto.DataType.FLOAT16_VALUE, h.get("h").elemType());
     }
 }

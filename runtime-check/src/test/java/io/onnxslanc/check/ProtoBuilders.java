@@ -1,4 +1,4 @@
-package io.onnxslanc.check.model;
+package io.onnxslanc.check;
 
 import com.google.protobuf.ByteString;
 import io.onnxslanc.proto.Onnx.AttributeProto;
@@ -15,9 +15,12 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.List;
 
-/** Small builders and readers for the ONNX protobuf messages used by the in-memory graph transforms. */
-public final class Protos {
-    private Protos() {}
+/**
+ * Builders and readers of ONNX protobuf messages for hand-built test models (synthetic). The tool itself edits models
+ * through the rewriter's IR; only tests write protobuf by hand.
+ */
+public final class ProtoBuilders {
+    private ProtoBuilders() {}
 
     public static NodeProto node(String op, String name, List<String> inputs, List<String> outputs, AttributeProto... attrs) {
         return node("", op, name, inputs, outputs, attrs);
