@@ -43,6 +43,25 @@ public final class GraphScopes {
         return outer == null ? self : outer + " / " + self;
     }
 
+    /** The subgraph of {@code main} (at any depth) that {@link #describe} names {@code description}; null if none. */
+    public static Graph find(Graph main, String description) {
+        for (Node n : main.nodes()) {
+            for (Graph body : n.subgraphs()) {
+                String here = describe(body);
+                if (here.equals(description)) {
+                    return body;
+                }
+                if (description.startsWith(here + " / ")) {
+                    Graph inner = find(body, description);
+                    if (inner != null) {
+                        return inner;
+                    }
+                }
+            }
+        }
+        return null;
+    }
+
     private static String attributeOf(Node owner, Graph g) {
         for (Attribute a : owner.attributes().values()) {
             List<Graph> graphs = a.graphs();

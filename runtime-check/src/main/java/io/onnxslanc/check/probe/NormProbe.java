@@ -64,7 +64,7 @@ public final class NormProbe {
      * without a known scope reads every tensor of that name, in whichever scope it is.
      */
     private static List<Value> tapped(Model model, NormTap t) {
-        io.onnxslanc.ir.Graph scope = Scopes.find(model, t.scope());
+        io.onnxslanc.ir.Graph scope = t.scope().isEmpty() ? model.graph() : io.onnxslanc.ir.GraphScopes.find(model.graph(), t.scope());
         Value v = scope == null ? null : scope.lookup(t.inputTensorName());
         if (v != null) return List.of(v);
         return t.scope().isEmpty() ? TapOutputs.named(model, t.inputTensorName()) : List.of();

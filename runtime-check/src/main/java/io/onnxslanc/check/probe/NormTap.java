@@ -3,7 +3,7 @@ package io.onnxslanc.check.probe;
 /**
  * One norm to watch: the tensor that feeds it, its hidden size d (the last dimension) and the SLaNC scale s
  * predicted for it (NaN when there is none). s estimates the L2 norm of one row of that tensor. {@code scope} names
- * the If/Loop/Scan body that holds the norm ({@link Scopes}; "" for the main graph): the tensor is looked up from
+ * the If/Loop/Scan body that holds the norm ({@link io.onnxslanc.ir.GraphScopes#describe}; "" for the main graph): the tensor is looked up from
  * there, so the two branches of a merged decoder, which may reuse tensor names, are read apart.
  */
 public record NormTap(String normName, String inputTensorName, int hiddenSize, double predictedScale, String scope) {
