@@ -39,8 +39,14 @@ public final class SlancPipeline {
      * @param calibration null when SLaNC was not asked for
      * @param conversion  null when the FP16 conversion was not asked for
      * @param dataSpooled whether the data file was written while SLaNC computed (false: written after it)
+     * @param dataFile    the external data file written (its name may be the fresh variant used when an earlier
+     *                    output pair is replaced); null when everything went inline
      */
-    public record Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled) {
+    public record Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled, Path dataFile) {
+        /** A result whose data file is not known (or none was written). */
+        public Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled) {
+            this(calibration, conversion, dataSpooled, null);
+        }
     }
 
     /** A write failure on the background thread, carried to the caller. */
@@ -93,12 +99,12 @@ public final class SlancPipeline {
                 model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
             }
             spool = spooling == null ? null : await(spooling);
-            ModelWriter.write(model, out, write, spool);
+            Path dataFile = ModelWriter.write(model, out, write, spool);
             boolean spooled = spool != null && spool.adopted();
             if (spooled && conversion != null && twinConversion != null) {
                 conversion.adoptClampCounts(twinConversion); // the bytes written are the twin's conversion
             }
-            return new Result(calibration, conversion, spooled);
+            return new Result(calibration, conversion, spooled, dataFile);
         } finally {
             if (spooling != null && spool == null) {
                 writer.interrupt(); // a failure before the write: stop streaming, wait until its file is deleted
