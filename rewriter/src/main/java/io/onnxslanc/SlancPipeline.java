@@ -37,8 +37,14 @@ public final class SlancPipeline {
      * @param calibration null when SLaNC was not asked for
      * @param conversion  null when the FP16 conversion was not asked for
      * @param dataSpooled whether the data file was written while SLaNC computed (false: written after it)
+     * @param dataFile    the external data file written (its name may be the fresh variant used when an earlier
+     *                    output pair is replaced); null when everything went inline
      */
-    public record Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled) {
+    public record Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled, Path dataFile) {
+        /** A result whose data file is not known (or none was written). */
+        public Result(CalibrationReport calibration, ConversionReport conversion, boolean dataSpooled) {
+            this(calibration, conversion, dataSpooled, null);
+        }
     }
 
     private SlancPipeline() {
@@ -70,11 +76,11 @@ public final class SlancPipeline {
                 model.graph().cleanup(); // constants the rewrites replaced (old epsilons, FP32 twins) are not written
             }
             // 4. write
-            boolean spooled = writer.write(model);
-            if (spooled && conversion != null && twinConversion != null) {
+            SpooledWrite.Written written = writer.write(model);
+            if (written.spooled() && conversion != null && twinConversion != null) {
                 conversion.adoptClampCounts(twinConversion); // the bytes written are the twin's conversion
             }
-            return new Result(calibration, conversion, spooled);
+            return new Result(calibration, conversion, written.spooled(), written.dataFile());
         }
     }
 }

@@ -59,7 +59,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
      * in which no norm was matched at all. 0 when the result is acceptable.
      */
     public int strictViolations() {
-        int unscaled = (int) norms.stream().filter(n -> n.scale() == null && !n.block().equals(BlockKind.FIRST.label())).count();
+        int unscaled = (int) norms.stream().filter(n -> n.scale() == null && (!n.block().equals(BlockKind.FIRST.label())
+                || n.reason() != null && n.reason().startsWith("epsilon is"))).count(); // a bad epsilon fails even a first norm
         return unscaled + (norms.isEmpty() ? candidates.size() : 0);
     }
 

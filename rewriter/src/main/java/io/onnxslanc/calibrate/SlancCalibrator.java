@@ -36,6 +36,10 @@ public final class SlancCalibrator {
     }
 
     static NormCalibration compute(NormBlock b, SlancOptions options) {
+        String badEpsilon = b.kind() == BlockKind.UNKNOWN ? null : badEpsilon(b.site().epsilon().value());
+        if (badEpsilon != null) {
+            return new NormCalibration(b, null, null, badEpsilon);
+        }
         switch (b.kind()) {
             case FIRST:
                 return new NormCalibration(b, null, options.firstNormFromEmbedding() ? firstNormScale(b, options) : 1.0, null);
@@ -61,6 +65,25 @@ public final class SlancCalibrator {
         boolean round = options.powerOfTwo() || b.site().kind().hasSkipInput();
         double s = round ? SlancScales.roundToPowerOfTwo(r.scale()) : r.scale();
         return new NormCalibration(b, r, s, null);
+    }
+
+    /**
+     * Why a norm's epsilon rules out scaling, or null when it is fine. Epsilon keeps var + eps away from zero, so
+     * the ONNX norms take it as a non-negative number; a NaN or negative one (a corrupt or hand-edited model) makes
+     * the norm's output NaN for some inputs already, and rescaling it would hide that, so the norm is left alone
+     * and --strict fails. Zero is allowed: eps / s^2 = 0 is exact.
+     */
+    static String badEpsilon(double eps) {
+        if (Double.isNaN(eps)) {
+            return "epsilon is NaN";
+        }
+        if (eps < 0) {
+            return "epsilon is negative (" + eps + ")";
+        }
+        if (Double.isInfinite(eps)) {
+            return "epsilon is infinite";
+        }
+        return null;
     }
 
     /** The largest embedding row norm that can reach the first norm; s = 1 when its input is not built from tables. */

@@ -51,6 +51,11 @@ final class DataFileWriter implements AutoCloseable {
         return offsets;
     }
 
+    /** The file this write produced (the model's references name it). */
+    Path writtenDataFile() {
+        return writtenDataFile;
+    }
+
     /** The name the model's references give: the file this write produces. */
     String writtenName() {
         return writtenDataFile.getFileName().toString();

@@ -42,21 +42,27 @@ public final class ModelWriter {
         };
     }
 
-    public static void write(Model model, Path out) {
-        write(model, out, WriteOptions.defaults());
+    /** Writes {@code model} to {@code out}; returns the data file written (see {@link #write(Model, Path, WriteOptions, DataSpool)}). */
+    public static Path write(Model model, Path out) {
+        return write(model, out, WriteOptions.defaults());
     }
 
-    public static void write(Model model, Path out, WriteOptions options) {
-        write(model, out, options, null);
+    /** Writes {@code model} to {@code out}; returns the data file written (see {@link #write(Model, Path, WriteOptions, DataSpool)}). */
+    public static Path write(Model model, Path out, WriteOptions options) {
+        return write(model, out, options, null);
     }
 
     /**
      * Writes {@code model}, taking its external data from {@code spool} when that holds exactly the tensors this
      * write would stream (same names, same content keys, same order and layout); otherwise the spool is deleted
      * and the data written as usual. Either way the files are the same as those of a write without a spool.
+     *
+     * @return the external data file actually written, or null when everything went inline; it is
+     *         {@link WriteOptions#dataFile} of {@code out} unless that existed (an earlier pair being replaced), in
+     *         which case the new data went under a fresh name so that a kill leaves the old pair or the new one whole
      */
-    public static void write(Model model, Path out, WriteOptions options, DataSpool spool) {
-        new ModelWriter(model, out, options).run(model, spool);
+    public static Path write(Model model, Path out, WriteOptions options, DataSpool spool) {
+        return new ModelWriter(model, out, options).run(model, spool);
     }
 
     /** Whether this model would be written with an external data file under these options. */
@@ -70,7 +76,8 @@ public final class ModelWriter {
         return g.initializersRecursive().stream().mapToLong(v -> v.constant().byteSize()).sum();
     }
 
-    private void run(Model model, DataSpool spool) {
+    /** Writes the pair; returns the data file written, null when everything went inline. */
+    private Path run(Model model, DataSpool spool) {
         Path modelTemp = null;
         try (DataFileWriter data = new DataFileWriter(out, options)) {
             Files.createDirectories(out.getParent());
@@ -98,6 +105,7 @@ public final class ModelWriter {
             modelTemp = null;
             data.removeOldDataFiles(inputs);
             options.progress().end();
+            return external ? data.writtenDataFile() : null;
         } catch (IOException | UncheckedIOException e) {
             throw cannotWrite(out, e);
         } finally {

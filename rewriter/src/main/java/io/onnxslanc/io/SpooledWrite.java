@@ -52,11 +52,18 @@ public final class SpooledWrite implements AutoCloseable {
         return new SpooledWrite(out, options, writer, result);
     }
 
-    /** Waits for the data file, then writes {@code model}; true when the spooled data file was adopted. */
-    public boolean write(Model model) {
+    /**
+     * What a write did: whether the spooled data file was adopted, and the data file written (null when everything
+     * went inline; a fresh name when an earlier output pair was replaced).
+     */
+    public record Written(boolean spooled, Path dataFile) {
+    }
+
+    /** Waits for the data file, then writes {@code model}. */
+    public Written write(Model model) {
         spool = spooling == null ? null : await(spooling);
-        ModelWriter.write(model, out, options, spool);
-        return spool != null && spool.adopted();
+        Path dataFile = ModelWriter.write(model, out, options, spool);
+        return new Written(spool != null && spool.adopted(), dataFile);
     }
 
     @Override
