@@ -4,11 +4,15 @@ import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.Constants;
+import java.util.ArrayDeque;
 import java.util.Arrays;
+import java.util.Collections;
+import java.util.Deque;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * The dims of a value that carries no value_info, as far as they are static: the rank and every dim that does not
@@ -47,15 +51,78 @@ public final class PartialShapes {
         this.partial = partial;
     }
 
+    /** The instance a read-only phase shares (see {@link #sharedWhile}); null outside such a phase. */
+    private static final ThreadLocal<PartialShapes> SHARED = new ThreadLocal<>();
+
     /** Shapes whose integer inputs are read from stored constants only (no folding, hence no recursion into it). */
     public static PartialShapes fromStoredConstants() {
+        PartialShapes shared = SHARED.get();
+        if (shared != null) {
+            return shared;
+        }
         Function<Value, long[]> stored = v -> Constants.longs(v).orElse(null);
         return new PartialShapes(stored, stored);
     }
 
+    /**
+     * Runs {@code phase}, which must not change the graph (matching reads it only), with one stored-constant
+     * instance shared by all its queries: each value's dims are then computed once, so matching costs linear time in
+     * the node count instead of one backward walk per query (a 200k-node chain asked at every norm-like node).
+     */
+    public static <T> T sharedWhile(Supplier<T> phase) {
+        if (SHARED.get() != null) {
+            return phase.get(); // nested: the outer phase's instance is already shared
+        }
+        Function<Value, long[]> stored = v -> Constants.longs(v).orElse(null);
+        PartialShapes shared = new PartialShapes(stored, stored);
+        shared.warmFirst = true;
+        SHARED.set(shared);
+        try {
+            return phase.get();
+        } finally {
+            SHARED.remove();
+        }
+    }
+
+    /** Whether a query first computes its producers in dependency order (shared instances; see {@link #warm}). */
+    private boolean warmFirst;
+
     /** The dims of {@code v} with dynamic ones as UNKNOWN, or null when not even the rank is known. */
     public long[] dims(Value v) {
+        if (warmFirst && v != null && !memo.containsKey(v)) {
+            warm(v);
+        }
         return dims(v, 0);
+    }
+
+    /**
+     * Computes the dims of {@code root}'s untyped ancestors first, inputs before the values made from them, with an
+     * explicit stack: each compute then finds its inputs memoised, so no result is ever cut off by the depth limit
+     * and a memo shared across queries holds only complete answers.
+     */
+    private void warm(Value root) {
+        Deque<Value> stack = new ArrayDeque<>();
+        Set<Value> expanded = Collections.newSetFromMap(new IdentityHashMap<>());
+        stack.push(root);
+        while (!stack.isEmpty()) {
+            Value u = stack.peek();
+            if (memo.containsKey(u)) {
+                stack.pop();
+                continue;
+            }
+            Node p = u.producer();
+            boolean needsInputs = p != null && StaticShapes.partialFromType(u.type()) == null && Constants.tensor(u) == null;
+            if (needsInputs && expanded.add(u)) {
+                for (Value in : p.inputs()) {
+                    if (in != null && !memo.containsKey(in) && !expanded.contains(in)) {
+                        stack.push(in);
+                    }
+                }
+                continue;
+            }
+            stack.pop();
+            dims(u, 0);
+        }
     }
 
     private long[] dims(Value v, int depth) {

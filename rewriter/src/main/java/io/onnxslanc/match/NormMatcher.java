@@ -1,6 +1,7 @@
 package io.onnxslanc.match;
 
 import io.onnxslanc.canon.CanonicalView;
+import io.onnxslanc.canon.PartialShapes;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Node;
 import java.util.ArrayList;
@@ -50,7 +51,9 @@ public final class NormMatcher {
 
     /** The norms of {@code graph} and its subgraphs, in graph order. */
     public List<NormSite> find(Graph graph) {
-        return visit(graph, Collections.newSetFromMap(new IdentityHashMap<>()), new CanonicalView());
+        // matching only reads the graph, so its shape queries share one memo (linear in the node count)
+        return PartialShapes.sharedWhile(() -> visit(graph, Collections.newSetFromMap(new IdentityHashMap<>()),
+                new CanonicalView()));
     }
 
     /**
