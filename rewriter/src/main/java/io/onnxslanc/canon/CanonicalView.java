@@ -37,6 +37,21 @@ public final class CanonicalView {
 
     private final Map<Value, Term> terms = new IdentityHashMap<>();
     private final ConstantFolder.Evaluation constants = new ConstantFolder.Evaluation();
+    /** Each graph's node positions, built on first use (the view is only used while the graph is not edited). */
+    private final Map<io.onnxslanc.ir.Graph, Map<Node, Integer>> positions = new IdentityHashMap<>();
+
+    /** The position of {@code n} in its graph's node list, in constant time (a list's indexOf would make matching quadratic). */
+    public int position(Node n) {
+        Map<Node, Integer> at = positions.computeIfAbsent(n.graph(), g -> {
+            Map<Node, Integer> m = new IdentityHashMap<>();
+            List<Node> nodes = g.nodes();
+            for (int i = 0; i < nodes.size(); i++) {
+                m.put(nodes.get(i), i);
+            }
+            return m;
+        });
+        return at.getOrDefault(n, Integer.MAX_VALUE);
+    }
 
     /** A value seen through pass-through ops, and the ops passed. */
     public record Stripped(Value base, List<Node> passed) {

@@ -179,7 +179,7 @@ final class DecomposedNorm {
         // the tail, forwards: [Cast] [Mul gain] [Cast] [Add bias] [Cast] [Reshape back]
         Tail tail = tail(view, anchor.output(0), !kind.isRms(), flattened, members, nodes, gainBefore);
 
-        List<Node> ordered = inGraphOrder(nodes);
+        List<Node> ordered = inGraphOrder(nodes, view);
         Optional<List<Value>> escaping = escaping(ordered, members, tail.output(), statistics);
         if (escaping.isEmpty()) {
             return Outcome.fail("an intermediate value of the norm is read outside it: " + firstEscape(ordered, members, tail.output(), statistics));
@@ -392,15 +392,14 @@ final class DecomposedNorm {
         return out;
     }
 
-    private static List<Node> inGraphOrder(List<Node> nodes) {
+    private static List<Node> inGraphOrder(List<Node> nodes, CanonicalView view) {
         List<Node> distinct = new ArrayList<>();
         for (Node n : nodes) {
             if (!distinct.contains(n)) {
                 distinct.add(n);
             }
         }
-        List<Node> all = distinct.isEmpty() ? List.of() : distinct.get(0).graph().nodes();
-        distinct.sort(Comparator.comparingInt(all::indexOf));
+        distinct.sort(Comparator.comparingInt(view::position));
         return distinct;
     }
 
