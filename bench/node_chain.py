@@ -3,6 +3,7 @@ nodes each, no value_info), for timing matching and calibration against the node
   /usr/bin/python3 bench/node_chain.py 33334 /tmp/c200k.onnx   # 200k nodes
 """
 from onnx import helper, TensorProto, numpy_helper
+import sys, onnx, numpy as np
 n_blocks=int(sys.argv[1]); out=sys.argv[2]
 nodes=[]; inits=[numpy_helper.from_array(np.array([1e-5],dtype=np.float32),'eps')]
 x='x'
