@@ -4,12 +4,12 @@ package io.onnxslanc.calibrate;
  * The SLaNC formulas of docs/method.md written out with naive loops in double, from raw weight arrays: the
  * independent reference the calibrator is compared with.
  */
-final class SlancReference {
+public final class SlancReference {
     private SlancReference() {
     }
 
     /** W [out x in] from an ONNX MatMul B operand stored row-major as [in x out] (B = W^T). */
-    static double[][] fromMatMulB(float[] b, int in, int out) {
+    public static double[][] fromMatMulB(float[] b, int in, int out) {
         double[][] w = new double[out][in];
         for (int i = 0; i < in; i++) {
             for (int o = 0; o < out; o++) {
@@ -20,7 +20,7 @@ final class SlancReference {
     }
 
     /** W [out x in] stored as is (Gemm transB=1, or an initializer behind a Transpose). */
-    static double[][] fromStored(float[] w, int out, int in) {
+    public static double[][] fromStored(float[] w, int out, int in) {
         double[][] m = new double[out][in];
         for (int o = 0; o < out; o++) {
             for (int i = 0; i < in; i++) {
@@ -30,7 +30,7 @@ final class SlancReference {
         return m;
     }
 
-    static double[][] rows(double[][] w, int from, int to) {
+    public static double[][] rows(double[][] w, int from, int to) {
         double[][] out = new double[to - from][];
         for (int r = from; r < to; r++) {
             out[r - from] = w[r].clone();
@@ -38,7 +38,7 @@ final class SlancReference {
         return out;
     }
 
-    static double[] toDoubles(float[] f) {
+    public static double[] toDoubles(float[] f) {
         double[] d = new double[f.length];
         for (int i = 0; i < f.length; i++) {
             d[i] = f[i];
@@ -46,7 +46,7 @@ final class SlancReference {
         return d;
     }
 
-    static double[][] multiply(double[][] a, double[][] b) {
+    public static double[][] multiply(double[][] a, double[][] b) {
         int n = a.length;
         int k = b.length;
         int m = b[0].length;
@@ -64,7 +64,7 @@ final class SlancReference {
     }
 
     /** ||(R + M) diag(gamma)||_F with R = I when {@code residual}. */
-    static double frobenius(double[][] m, double[] gamma, boolean residual) {
+    public static double frobenius(double[][] m, double[] gamma, boolean residual) {
         double s = 0;
         for (int i = 0; i < m.length; i++) {
             for (int j = 0; j < m[0].length; j++) {
@@ -77,7 +77,7 @@ final class SlancReference {
     }
 
     /** s = ||(I + W_o W_v_expanded) Gamma||_F, query head h reading kv head h / (nHeads / nKv). */
-    static double attention(double[][] wv, double[][] wo, double[] gamma, int nHeads, int nKv) {
+    public static double attention(double[][] wv, double[][] wo, double[] gamma, int nHeads, int nKv) {
         int headDim = wo[0].length / nHeads;
         int group = nHeads / nKv;
         double[][] expanded = new double[nHeads * headDim][];
@@ -90,7 +90,7 @@ final class SlancReference {
     }
 
     /** W_v expanded to one block per query head: head h reads kv head h / group, or h mod nKv when tiled. */
-    static double[][] expandHeads(double[][] wv, int headDim, int nHeads, int nKv, boolean tiled) {
+    public static double[][] expandHeads(double[][] wv, int headDim, int nHeads, int nKv, boolean tiled) {
         int group = nHeads / nKv;
         double[][] expanded = new double[nHeads * headDim][];
         for (int c = 0; c < nHeads * headDim; c++) {
@@ -102,12 +102,12 @@ final class SlancReference {
     }
 
     /** s = ||(I + W_o W_v_expanded) Gamma||_F with kv heads repeated as a whole (query head h reads h mod nKv). */
-    static double attentionTiled(double[][] wv, double[][] wo, double[] gamma, int nHeads, int nKv) {
+    public static double attentionTiled(double[][] wv, double[][] wo, double[] gamma, int nHeads, int nKv) {
         return frobenius(multiply(wo, expandHeads(wv, wo[0].length / nHeads, nHeads, nKv, true)), gamma, true);
     }
 
     /** s^2 = ||Gamma_prev||_F^2 + ||W_o W_v Gamma_mem||_F^2 (docs/method.md). */
-    static double crossAttention(double[][] wv, double[][] wo, double[] gammaPrev, double[] gammaMem) {
+    public static double crossAttention(double[][] wv, double[][] wo, double[] gammaPrev, double[] gammaMem) {
         double prev = 0;
         for (int i = 0; i < wo.length; i++) {
             double g = gammaPrev == null ? 1 : gammaPrev[i];
@@ -118,7 +118,7 @@ final class SlancReference {
     }
 
     /** s = ||(I + W_o W_v + W_2 W_1) Gamma||_F: both branches summed before the norm. */
-    static double parallel(double[][] wv, double[][] wo, double[][] w1, double[][] w2, double[] gamma) {
+    public static double parallel(double[][] wv, double[][] wo, double[][] w1, double[][] w2, double[] gamma) {
         double[][] a = multiply(wo, wv);
         double[][] m = multiply(w2, w1);
         for (int i = 0; i < a.length; i++) {
@@ -129,16 +129,16 @@ final class SlancReference {
         return frobenius(a, gamma, true);
     }
 
-    static double plainMlp(double[][] w1, double[][] w2, double[] gamma) {
+    public static double plainMlp(double[][] w1, double[][] w2, double[] gamma) {
         return frobenius(multiply(w2, w1), gamma, true);
     }
 
-    static double gatedMlp(double[][] gate, double[][] up, double[][] down, double[] gamma) {
+    public static double gatedMlp(double[][] gate, double[][] up, double[][] down, double[] gamma) {
         return frobenius(multiply(down, up), gamma, false) * spectral(gate, gamma);
     }
 
     /** ||W diag(gamma)||_2 by power iteration on (W G)^T (W G) until the Rayleigh quotient stops moving. */
-    static double spectral(double[][] w, double[] gamma) {
+    public static double spectral(double[][] w, double[] gamma) {
         int rows = w.length;
         int cols = w[0].length;
         double[][] m = new double[rows][cols];
@@ -189,7 +189,7 @@ final class SlancReference {
     }
 
     /** The largest Euclidean norm of a row of a row-major table with {@code cols} columns. */
-    static double maxRowNorm(float[] table, int cols) {
+    public static double maxRowNorm(float[] table, int cols) {
         double max = 0;
         for (int r = 0; r < table.length / cols; r++) {
             double ss = 0;
@@ -202,7 +202,7 @@ final class SlancReference {
     }
 
     /** 2^round(log2 s). */
-    static double powerOfTwo(double s) {
+    public static double powerOfTwo(double s) {
         return Math.pow(2, Math.round(Math.log(s) / Math.log(2)));
     }
 }

@@ -24,15 +24,15 @@ import java.util.Random;
  * Builds small transformer graphs for tests, keeping the raw float data of every weight so the tests can
  * recompute the SLaNC formulas independently, and builds the NormSites by hand (no matcher involved).
  */
-final class TestGraph {
-    final Model model;
-    final Graph g;
-    final List<NormSite> sites = new ArrayList<>();
+public final class TestGraph {
+    public final Model model;
+    public final Graph g;
+    public final List<NormSite> sites = new ArrayList<>();
     private final Random random;
     private final Map<String, float[]> data = new HashMap<>();
     private int counter;
 
-    TestGraph(long seed) {
+    public TestGraph(long seed) {
         this.g = new Graph();
         this.model = new Model(8, g);
         model.opsets().put("", 17L);
@@ -40,12 +40,12 @@ final class TestGraph {
         this.random = new Random(seed);
     }
 
-    Value input(String name, DataType t, long... dims) {
+    public Value input(String name, DataType t, long... dims) {
         return g.addInput(name, TensorType.of(t, dims));
     }
 
     /** A random [rows x cols] FLOAT initializer (normal entries times {@code scale}). */
-    Value weight(String name, int rows, int cols, double scale) {
+    public Value weight(String name, int rows, int cols, double scale) {
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
             w[i] = (float) (random.nextGaussian() * scale);
@@ -54,7 +54,7 @@ final class TestGraph {
     }
 
     /** A vector around {@code mean} (gains, biases). */
-    Value vector(String name, int n, double mean, double spread) {
+    public Value vector(String name, int n, double mean, double spread) {
         float[] v = new float[n];
         for (int i = 0; i < n; i++) {
             v[i] = (float) (mean + spread * random.nextGaussian());
@@ -62,13 +62,13 @@ final class TestGraph {
         return floats(name, new long[] {n}, v);
     }
 
-    Value floats(String name, long[] dims, float[] values) {
+    public Value floats(String name, long[] dims, float[] values) {
         data.put(name, values.clone());
         return g.addInitializer(name, ArrayTensor.ofFloats(dims, values));
     }
 
     /** A FLOAT16 initializer holding {@code values}, which must be exactly representable in FP16. */
-    Value halves(String name, long[] dims, float[] values) {
+    public Value halves(String name, long[] dims, float[] values) {
         ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
         for (float f : values) {
             b.putShort(exactHalf(f));
@@ -78,13 +78,13 @@ final class TestGraph {
         return g.addInitializer(name, new ArrayTensor(DataType.FLOAT16, dims, b));
     }
 
-    Value scalar(String name, float v) {
+    public Value scalar(String name, float v) {
         data.put(name, new float[] {v});
         return g.addInitializer(name, ArrayTensor.scalarFloat(v));
     }
 
     /** A FLOAT16 weight behind Cast(to=FLOAT): values k/64, exactly representable in FP16. */
-    Value halfWeightBehindCast(String name, int rows, int cols, double scale) {
+    public Value halfWeightBehindCast(String name, int rows, int cols, double scale) {
         float[] w = new float[rows * cols];
         for (int i = 0; i < w.length; i++) {
             w[i] = Math.round(random.nextGaussian() * scale * 64) / 64f;
@@ -93,28 +93,28 @@ final class TestGraph {
         return op("Cast", List.of(h), Attribute.ofInt("to", DataType.FLOAT.code()));
     }
 
-    Value scalarLong(String name, long v) {
+    public Value scalarLong(String name, long v) {
         return g.addInitializer(name, ArrayTensor.ofLongs(new long[0], v));
     }
 
-    Value longs(String name, long... v) {
+    public Value longs(String name, long... v) {
         return g.addInitializer(name, ArrayTensor.ofLongs(new long[] {v.length}, v));
     }
 
-    float[] data(String name) {
+    public float[] data(String name) {
         return data.get(name);
     }
 
     /** A node with one output; returns that output. */
-    Value op(String opType, List<Value> inputs, Attribute... attrs) {
+    public Value op(String opType, List<Value> inputs, Attribute... attrs) {
         return node("", opType, inputs, 1, attrs).output(0);
     }
 
-    Value op(String opType, Value... inputs) {
+    public Value op(String opType, Value... inputs) {
         return op(opType, List.of(inputs));
     }
 
-    Node node(String domain, String opType, List<Value> inputs, int outputs, Attribute... attrs) {
+    public Node node(String domain, String opType, List<Value> inputs, int outputs, Attribute... attrs) {
         String base = opType.toLowerCase() + "_" + counter++;
         List<String> outs = new ArrayList<>();
         for (int i = 0; i < outputs; i++) {
@@ -127,12 +127,12 @@ final class TestGraph {
         return n;
     }
 
-    Value matMul(Value x, Value w) {
+    public Value matMul(Value x, Value w) {
         return op("MatMul", x, w);
     }
 
     /** Fused SimplifiedLayerNormalization (RMSNorm) with gain, epsilon as attribute. */
-    NormSite rmsNorm(String name, Value x, Value gamma, float eps, long d) {
+    public NormSite rmsNorm(String name, Value x, Value gamma, float eps, long d) {
         Node n = g.addNode("SimplifiedLayerNormalization", "", name, List.of(x, gamma), List.of(name + "_out"));
         n.setAttribute(Attribute.ofFloat("epsilon", eps));
         n.setAttribute(Attribute.ofInt("axis", -1));
@@ -141,7 +141,7 @@ final class TestGraph {
     }
 
     /** Fused LayerNormalization with gain and bias. */
-    NormSite layerNorm(String name, Value x, Value gamma, Value beta, float eps, long d) {
+    public NormSite layerNorm(String name, Value x, Value gamma, Value beta, float eps, long d) {
         Node n = g.addNode("LayerNormalization", "", name, List.of(x, gamma, beta), List.of(name + "_out"));
         n.setAttribute(Attribute.ofFloat("epsilon", eps));
         return add(new NormSite(NormKind.LAYER_NORMALIZATION, n, x, null, List.of(new Value.Use(n, 0)), gamma, beta,
@@ -149,7 +149,7 @@ final class TestGraph {
     }
 
     /** LayerNorm decomposed the way PyTorch exports it; epsilon is the constant {@code eps}. */
-    NormSite decomposedLayerNorm(String name, Value x, Value gamma, Value beta, Value eps, long d) {
+    public NormSite decomposedLayerNorm(String name, Value x, Value gamma, Value beta, Value eps, long d) {
         Node mean = g.addNode("ReduceMean", "", name, List.of(x), List.of(name + "_mean"));
         mean.setAttribute(Attribute.ofInts("axes", -1));
         Node sub = g.addNode("Sub", "", name + "/Sub", List.of(x, mean.output(0)), List.of(name + "_centered"));
@@ -169,7 +169,7 @@ final class TestGraph {
     }
 
     /** com.microsoft SkipSimplifiedLayerNormalization(input, skip, gamma[, bias]) with the residual-sum output 3. */
-    NormSite skipRmsNorm(String name, Value input, Value skip, Value gamma, Value bias, float eps, long d) {
+    public NormSite skipRmsNorm(String name, Value input, Value skip, Value gamma, Value bias, float eps, long d) {
         List<Value> ins = new ArrayList<>(List.of(input, skip, gamma));
         if (bias != null) {
             ins.add(null);
@@ -188,7 +188,7 @@ final class TestGraph {
         return s;
     }
 
-    NormSite site(String name) {
+    public NormSite site(String name) {
         return sites.stream().filter(s -> s.name().equals(name)).findFirst().orElseThrow();
     }
 

@@ -8,24 +8,24 @@ import io.onnxslanc.ir.Value;
 import java.util.List;
 
 /** Small transformer graphs in the shapes real exporters produce, with hand-built norm sites. */
-final class Transformers {
+public final class Transformers {
     // Llama-style: pre-norm RMSNorm, grouped-query attention 8 query / 4 kv heads, SwiGLU MLP
-    static final int LD = 32;
-    static final int LHEADS = 8;
-    static final int LKV = 4;
-    static final int LHD = 4;
-    static final int LFF = 48;
+    public static final int LD = 32;
+    public static final int LHEADS = 8;
+    public static final int LKV = 4;
+    public static final int LHD = 4;
+    public static final int LFF = 48;
 
     // BERT-style: post-norm LayerNorm, biases everywhere, decomposed GELU
-    static final int BD = 24;
-    static final int BHEADS = 4;
-    static final int BHD = 6;
-    static final int BFF = 40;
+    public static final int BD = 24;
+    public static final int BHEADS = 4;
+    public static final int BHD = 6;
+    public static final int BFF = 40;
 
     // GPT-2-style: pre-norm LayerNorm, packed QKV projection
-    static final int GD = 16;
-    static final int GHEADS = 4;
-    static final int GHD = 4;
+    public static final int GD = 16;
+    public static final int GHEADS = 4;
+    public static final int GHD = 4;
 
     private Transformers() {
     }
@@ -35,7 +35,7 @@ final class Transformers {
      * Reshape, W_o as an initializer [out, in] behind a Transpose, W_down as Gemm(transB=1) between Reshapes.
      * Norms: l0/input_ln, l0/post_ln, l1/input_ln, l1/post_ln, final_ln.
      */
-    static TestGraph llama(long seed) {
+    public static TestGraph llama(long seed) {
         TestGraph t = new TestGraph(seed);
         Value ids = t.input("ids", DataType.INT64, 1, 5);
         Value x = t.op("Gather", t.weight("embed", 10, LD, 1.0), ids);
@@ -99,7 +99,7 @@ final class Transformers {
      * time from Shape/Gather/Unsqueeze and constant [heads], [head size] pieces, as PyTorch exports them.
      * Norms: emb_ln, l0/attn_ln, l0/out_ln, l1/attn_ln, l1/out_ln.
      */
-    static TestGraph bert(long seed) {
+    public static TestGraph bert(long seed) {
         TestGraph t = new TestGraph(seed);
         Value ids = t.input("ids", DataType.INT64, 1, 5);
         Value mask = t.input("mask", DataType.FLOAT, 1, 1, 1, 5);
@@ -148,12 +148,12 @@ final class Transformers {
      * unknown rank, or Slice on axis -1), a Gelu MLP whose W_2 is an FP16 initializer behind a Cast, and the final norm.
      * Norms: ln_1, ln_2, ln_f.
      */
-    static TestGraph gpt2(long seed, boolean slice) {
+    public static TestGraph gpt2(long seed, boolean slice) {
         return gpt2(seed, slice, false);
     }
 
     /** With {@code gemm}, the packed projection is Reshape [-1, d] -> Gemm -> Reshape [b, s, 3d], as Conv1D exports. */
-    static TestGraph gpt2(long seed, boolean slice, boolean gemm) {
+    public static TestGraph gpt2(long seed, boolean slice, boolean gemm) {
         TestGraph t = new TestGraph(seed);
         Value ids = t.input("ids", DataType.INT64, 1, 5);
         Value x = t.op("Add", t.op("Gather", t.weight("wte", 10, GD, 1.0), ids), t.weight("wpe", 5, GD, 0.5));
@@ -207,7 +207,7 @@ final class Transformers {
      * Attention op with one packed [d, 3d] weight and num_heads 8 replaces the projections and GQA.
      * Norms: input_ln, post_ln (Skip), final_ln.
      */
-    static TestGraph fusedLlama(long seed, boolean packedAttention) {
+    public static TestGraph fusedLlama(long seed, boolean packedAttention) {
         TestGraph t = new TestGraph(seed);
         Value ids = t.input("ids", DataType.INT64, 1, 5);
         Value x = t.op("Gather", t.weight("embed", 10, LD, 1.0), ids);

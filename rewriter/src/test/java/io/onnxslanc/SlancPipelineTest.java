@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -7,8 +7,11 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.onnxslanc.Slanc;
-import io.onnxslanc.SlancPipeline;
+import io.onnxslanc.calibrate.CalibrationException;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.calibrate.TestGraph;
+import io.onnxslanc.calibrate.Transformers;
 import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.onnxslanc.ReportJson;
-import io.onnxslanc.Slanc;
+import io.onnxslanc.calibrate.CalibrationException;
+import io.onnxslanc.calibrate.CalibrationReport;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.calibrate.SlancReference;
+import io.onnxslanc.calibrate.TestGraph;
+import io.onnxslanc.calibrate.Transformers;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.ArrayTensor;

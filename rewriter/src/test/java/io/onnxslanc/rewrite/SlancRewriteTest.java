@@ -1,10 +1,18 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.rewrite;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.calibrate.BlockKind;
+import io.onnxslanc.calibrate.NormBlock;
+import io.onnxslanc.calibrate.NormCalibration;
+import io.onnxslanc.calibrate.SlancCalibrator;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.calibrate.TestGraph;
+import io.onnxslanc.calibrate.Transformers;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -14,7 +22,6 @@ import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.Epsilon;
 import io.onnxslanc.match.NormKind;
 import io.onnxslanc.match.NormSite;
-import io.onnxslanc.rewrite.SlancRewrite;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
