@@ -125,11 +125,21 @@ public final class NBitsLines implements DecodedLines {
                     dst[o + i] = ((bytes[i] & 0xff) - zp) * scale;
                 }
             } else {
-                for (int i = 0; i < run; i++) {
-                    int e = within + i;
-                    int by = bytes[(e >>> 1) - first] & 0xff;
-                    int q = (e & 1) == 0 ? by & 0x0f : by >>> 4;
-                    dst[o + i] = (q - zp) * scale;
+                // whole bytes two elements at a time (low nibble first); an odd start or end takes one nibble
+                int i = 0;
+                int at = 0;
+                if ((within & 1) == 1) {
+                    dst[o] = (((bytes[0] & 0xff) >>> 4) - zp) * scale;
+                    i = 1;
+                    at = 1;
+                }
+                for (; i + 1 < run; i += 2, at++) {
+                    int by = bytes[at] & 0xff;
+                    dst[o + i] = ((by & 0x0f) - zp) * scale;
+                    dst[o + i + 1] = ((by >>> 4) - zp) * scale;
+                }
+                if (i < run) {
+                    dst[o + i] = ((bytes[at] & 0x0f) - zp) * scale;
                 }
             }
             done += run;
