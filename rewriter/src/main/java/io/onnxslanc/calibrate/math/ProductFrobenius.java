@@ -7,7 +7,7 @@ import java.util.SplittableRandom;
  * exactly or by random probing.
  *
  * <p>Exact: column chunks of B are pushed through A (Y = A B[:, chunk]), so the product is never held whole;
- * memory per task is (2k + m) x {@value #EXACT_CHUNK} doubles. Cost m k n multiply-adds.
+ * memory per task is (2k + m) x {@value #EXACT_CHUNK} x {@value #CHUNKS_PER_TASK} doubles. Cost m k n multiply-adds.
  *
  * <p>Estimate: ||M||_F^2 = E ||M z||^2 for Rademacher z (entries +-1). Rademacher rather than Gaussian because
  * its variance 2 sum_{i != j} (M^T M)_ij^2 never exceeds the Gaussian 2 ||M^T M||_F^2 and vanishes when the
@@ -29,7 +29,10 @@ import java.util.SplittableRandom;
  */
 final class ProductFrobenius {
 
+    /** Columns of B per partial sum (fixes the summation order). */
     static final int EXACT_CHUNK = 64;
+    /** Chunks pushed through A in one decoding pass of A. */
+    static final int CHUNKS_PER_TASK = 4;
     /** A row of A is computed exactly when ||a_i||^2 is at least this many times the median over the rows. */
     static final double OUTSTANDING_ROW_FACTOR = 4.0;
 
@@ -59,27 +62,32 @@ final class ProductFrobenius {
         int k = b.rows();
         int n = b.cols();
         int chunks = (n + EXACT_CHUNK - 1) / EXACT_CHUNK;
+        int tasks = (chunks + CHUNKS_PER_TASK - 1) / CHUNKS_PER_TASK;
         double[] partial = new double[chunks];
-        pool.run(chunks, c -> {
-            int j0 = c * EXACT_CHUNK;
-            int j1 = Math.min(n, j0 + EXACT_CHUNK);
+        pool.run(tasks, t -> {
+            // several chunks per task: A is decoded once for all of them (decoding cost as much as the arithmetic
+            // at one chunk per pass); each chunk keeps its own partial sum, so the total is bit-identical.
+            int j0 = t * CHUNKS_PER_TASK * EXACT_CHUNK;
+            int j1 = Math.min(n, j0 + CHUNKS_PER_TASK * EXACT_CHUNK);
             int w = j1 - j0;
             double[] x = new double[k * w];
             b.copyBlock(0, k, j0, j1, x); // interleaved: w unit-vector probes pushed through B
             double[] y = new double[m * w];
             BlockKernels.multiplyRows(a, BlockKernels.pack(x, k, w), w, y, 0, m);
-            double sum = 0;
-            for (int q = 0; q < w; q++) {
-                int j = j0 + q;
-                double column = 0;
-                for (int i = 0; i < m; i++) {
-                    double v = y[i * w + q] + (residual && i == j ? 1.0 : 0.0);
-                    column += v * v;
+            for (int c0 = j0; c0 < j1; c0 += EXACT_CHUNK) {
+                double sum = 0;
+                for (int j = c0; j < Math.min(j1, c0 + EXACT_CHUNK); j++) {
+                    int q = j - j0;
+                    double column = 0;
+                    for (int i = 0; i < m; i++) {
+                        double v = y[i * w + q] + (residual && i == j ? 1.0 : 0.0);
+                        column += v * v;
+                    }
+                    double g = gamma == null ? 1.0 : gamma[j];
+                    sum += column * g * g;
                 }
-                double g = gamma == null ? 1.0 : gamma[j];
-                sum += column * g * g;
+                partial[c0 / EXACT_CHUNK] = sum;
             }
-            partial[c] = sum;
         });
         double total = 0;
         for (double p : partial) {

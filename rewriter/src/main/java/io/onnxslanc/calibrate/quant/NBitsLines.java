@@ -48,6 +48,18 @@ public final class NBitsLines implements DecodedLines {
         this.zeroPoints = zeroPoints;
     }
 
+    /** One blob's bytes, per thread (read is called from the calibration's worker threads). */
+    private static final ThreadLocal<byte[]> BLOB = ThreadLocal.withInitial(() -> new byte[0]);
+
+    private byte[] blobBuffer() {
+        byte[] bytes = BLOB.get();
+        if (bytes.length < blobBytes) {
+            bytes = new byte[blobBytes];
+            BLOB.set(bytes);
+        }
+        return bytes;
+    }
+
     public static int blocksPerRow(int k, int blockSize) {
         return (k + blockSize - 1) / blockSize;
     }
@@ -93,6 +105,7 @@ public final class NBitsLines implements DecodedLines {
         int base = packed.position();
         int row = storedIndex / k;
         int col = storedIndex % k;
+        byte[] bytes = blobBuffer();
         int done = 0;
         while (done < len) {
             int block = col / blockSize;
@@ -103,16 +116,30 @@ public final class NBitsLines implements DecodedLines {
             float zp = zeroPoints[b];
             int blob = base + b * blobBytes;
             int o = off + done;
+            // the block's bytes in one bulk read: a bounds-checked buffer read per element cost more than the decoding
+            int first = bits == 8 ? within : within >>> 1;
+            int count = bits == 8 ? run : ((within + run - 1) >>> 1) - first + 1;
+            packed.get(blob + first, bytes, 0, count);
             if (bits == 8) {
                 for (int i = 0; i < run; i++) {
-                    dst[o + i] = ((packed.get(blob + within + i) & 0xff) - zp) * scale;
+                    dst[o + i] = ((bytes[i] & 0xff) - zp) * scale;
                 }
             } else {
-                for (int i = 0; i < run; i++) {
-                    int e = within + i;
-                    int by = packed.get(blob + (e >>> 1)) & 0xff;
-                    int q = (e & 1) == 0 ? by & 0x0f : by >>> 4;
-                    dst[o + i] = (q - zp) * scale;
+                // whole bytes two elements at a time (low nibble first); an odd start or end takes one nibble
+                int i = 0;
+                int at = 0;
+                if ((within & 1) == 1) {
+                    dst[o] = (((bytes[0] & 0xff) >>> 4) - zp) * scale;
+                    i = 1;
+                    at = 1;
+                }
+                for (; i + 1 < run; i += 2, at++) {
+                    int by = bytes[at] & 0xff;
+                    dst[o + i] = ((by & 0x0f) - zp) * scale;
+                    dst[o + i + 1] = ((by >>> 4) - zp) * scale;
+                }
+                if (i < run) {
+                    dst[o + i] = ((bytes[at] & 0x0f) - zp) * scale;
                 }
             }
             done += run;
