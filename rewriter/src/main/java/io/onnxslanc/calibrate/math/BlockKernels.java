@@ -256,7 +256,7 @@ final class BlockKernels {
         return dot(a, off, x, 0, n);
     }
 
-    private static double dot(double[] a, int off, double[] x, int xOff, int n) {
+    static double dot(double[] a, int off, double[] x, int xOff, int n) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int j = 0;
         for (; j + 4 <= n; j += 4) {

@@ -43,9 +43,28 @@ final class ProductFrobenius {
     private ProductFrobenius() {
     }
 
-    /** Multiply-adds of the exact computation. */
+    /** Largest decoded size (doubles) of A and B together for the Gram route: 32 Mi doubles, 256 MiB. */
+    static final long GRAM_MAX_DOUBLES = 1L << 25;
+
+    /** Multiply-adds of the exact computation: the cheaper of the product and the Gram route. */
     static double exactCost(BlockSource a, BlockSource b) {
+        return Math.min(productCost(a, b), gramRouteFits(a, b) ? gramCost(a, b) : Double.POSITIVE_INFINITY);
+    }
+
+    /** m k n: pushing every column of B through A. */
+    static double productCost(BlockSource a, BlockSource b) {
         return (double) a.rows() * a.cols() * b.cols();
+    }
+
+    /** k^2 (m + n) / 2: one triangle of the two k x k Gram matrices A^T A and B Gamma^2 B^T. */
+    static double gramCost(BlockSource a, BlockSource b) {
+        double k = a.cols();
+        return k * k * ((double) a.rows() + b.cols()) / 2.0;
+    }
+
+    /** Whether A and B decoded whole fit {@link #GRAM_MAX_DOUBLES}. */
+    static boolean gramRouteFits(BlockSource a, BlockSource b) {
+        return ((long) a.rows() + b.cols()) * a.cols() <= GRAM_MAX_DOUBLES;
     }
 
     /** {@code bTransposed} is b^T (read for the diagonal of a b when the residual is included). */
@@ -57,7 +76,69 @@ final class ProductFrobenius {
         return estimate(a, b, bTransposed, gamma, residual, options, pool);
     }
 
+    /** Exact, by whichever route costs fewer multiply-adds. */
     static double exact(BlockSource a, BlockSource b, double[] gamma, boolean residual, WorkerPool pool) {
+        if (gramRouteFits(a, b) && gramCost(a, b) < productCost(a, b)) {
+            return exactByGrams(a, b, gamma, residual, pool);
+        }
+        return exactByProduct(a, b, gamma, residual, pool);
+    }
+
+    /**
+     * ||A B Gamma||_F^2 = tr(Gamma B^T A^T A B Gamma) = <A^T A, B Gamma^2 B^T>_F, the inner product of two k x k Gram
+     * matrices: k^2 (m + n) / 2 multiply-adds instead of m k n, the win when the inner dimension is small, as for
+     * grouped-query attention (W_o with the heads of a kv group summed is d x n_kv head_dim). With the residual,
+     * ||(I + A B) Gamma||_F^2 adds ||Gamma||_F^2 + 2 sum_i gamma_i^2 (A B)_ii, read off the same decoded rows. Each
+     * Gram row p is its own task and partial sum, so the total does not depend on the thread count.
+     */
+    static double exactByGrams(BlockSource a, BlockSource b, double[] gamma, boolean residual, WorkerPool pool) {
+        int m = a.rows();
+        int k = a.cols();
+        int n = b.cols();
+        double[] columnsOfA = new double[m * k]; // column p of A at p * m
+        a.copyBlockColumnMajor(0, m, 0, k, columnsOfA);
+        double[] rowsOfB = new double[k * n]; // row p of B Gamma at p * n
+        b.copyBlock(0, k, 0, n, rowsOfB);
+        double known = 0;
+        if (residual) {
+            // sum_i gamma_i^2 (1 + 2 (A B)_ii), with (A B)_ii = sum_p A_ip B_pi, before B is scaled by Gamma
+            for (int i = 0; i < n; i++) {
+                double diagonal = 0;
+                for (int p = 0; p < k; p++) {
+                    diagonal += columnsOfA[p * m + i] * rowsOfB[p * n + i];
+                }
+                double g2 = gamma == null ? 1.0 : gamma[i] * gamma[i];
+                known += g2 * (1.0 + 2.0 * diagonal);
+            }
+        }
+        if (gamma != null) {
+            for (int p = 0; p < k; p++) {
+                for (int j = 0; j < n; j++) {
+                    rowsOfB[p * n + j] *= gamma[j];
+                }
+            }
+        }
+        double[] partial = new double[k];
+        pool.run(k, p -> {
+            // row p of the symmetric inner product: the diagonal term once, the terms right of it twice
+            double sum = BlockKernels.dot(columnsOfA, p * m, columnsOfA, p * m, m)
+                    * BlockKernels.dot(rowsOfB, p * n, rowsOfB, p * n, n);
+            double offDiagonal = 0;
+            for (int q = p + 1; q < k; q++) {
+                offDiagonal += BlockKernels.dot(columnsOfA, p * m, columnsOfA, q * m, m)
+                        * BlockKernels.dot(rowsOfB, p * n, rowsOfB, q * n, n);
+            }
+            partial[p] = sum + 2.0 * offDiagonal;
+        });
+        double total = known;
+        for (double v : partial) {
+            total += v;
+        }
+        return total;
+    }
+
+    /** Column chunks of B pushed through A: m k n multiply-adds, memory independent of the size of A B. */
+    static double exactByProduct(BlockSource a, BlockSource b, double[] gamma, boolean residual, WorkerPool pool) {
         int m = a.rows();
         int k = b.rows();
         int n = b.cols();
