@@ -324,6 +324,11 @@ final class AttentionBlocks {
                 Node headSplit = reshape;
                 return select(lin.value(), selections).map(wv -> new VPath(wv, headSplit, walked));
             }
+            Value fakeQuantized = io.onnxslanc.ir.Walk.fakeQuantized(p);
+            if (fakeQuantized != null) { // an activation Q/DQ pair (QDQ models) keeps V up to rounding
+                cur = fakeQuantized;
+                continue;
+            }
             walked.add(p);
             boolean standard = p.isDefaultDomain();
             String op = p.opType();

@@ -5,6 +5,8 @@ import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.Constants;
+import io.onnxslanc.match.NormKind;
+import io.onnxslanc.match.NormSite;
 import java.nio.ByteBuffer;
 import java.util.OptionalDouble;
 import java.util.Set;
@@ -22,6 +24,23 @@ final class EmbeddingBound {
             "Flatten", "Expand", "Slice", "Dropout", "Tile");
 
     private EmbeddingBound() {
+    }
+
+    /**
+     * An upper bound of the row norm of what the norm normalises. A Skip* norm normalises input + skip (+ bias),
+     * so the bound is the sum of the three bounds (triangle inequality): bounding the input operand alone would
+     * give a fused post-norm model a first-norm scale its unfused export (Add in front of the norm) does not get.
+     */
+    static double ofNormInput(NormSite site) {
+        double sum = bound(site.input(), 0);
+        if (site.kind().hasSkipInput()) {
+            sum += bound(site.skip(), 0);
+            Value bias = site.root().input(site.kind() == NormKind.SKIP_LAYER_NORMALIZATION ? 4 : 3);
+            if (bias != null && !bias.name().isEmpty()) {
+                sum += bound(bias, 0);
+            }
+        }
+        return sum;
     }
 
     /** An upper bound of the row norm of {@code v}, from the constants it is computed from. */
@@ -52,6 +71,9 @@ final class EmbeddingBound {
                 return bound(p.input(0), depth + 1) / Math.abs(k1.getAsDouble());
             }
         }
+        if (standard && p.is("DequantizeLinear")) {
+            return dequantizedRowsBound(p, depth);
+        }
         if (standard && p.is("Add")) {
             return bound(p.input(0), depth + 1) + bound(p.input(1), depth + 1);
         }
@@ -64,6 +86,39 @@ final class EmbeddingBound {
         }
         throw new IllegalArgumentException("first norm: '" + v.name() + "' comes from " + p.opType() + " '" + p.name()
                 + "', not from Gathers of embedding tables");
+    }
+
+    /**
+     * DequantizeLinear of rows Gathered from a quantized table (quantize_dynamic quantizes embedding Gathers so):
+     * with a single scale and zero point, selecting rows and dequantizing commute, so the rows' bound is the largest
+     * row norm of the dequantized table.
+     */
+    private static double dequantizedRowsBound(Node dq, int depth) {
+        Value rows = dq.input(0);
+        Tensor table = Constants.tensor(rows);
+        for (int d = depth; table == null; d++) {
+            Node q = rows.producer();
+            boolean selects = q != null && (q.domain().isEmpty() || q.domain().equals("ai.onnx"))
+                    && (q.is("Gather") && q.intAttr("axis", 0) == 0 || ROW_PRESERVING.contains(q.opType()) && !q.is("Cast"));
+            if (!selects || d > 24) {
+                throw new IllegalArgumentException("first norm: DequantizeLinear '" + dq.name()
+                        + "' does not read rows of a constant quantized table");
+            }
+            rows = q.input(0);
+            table = Constants.tensor(rows);
+        }
+        Tensor scale = Constants.tensor(dq.input(1));
+        if (scale == null || scale.elementCount() != 1) {
+            throw new IllegalArgumentException("first norm: DequantizeLinear '" + dq.name()
+                    + "' has no single constant scale (per-axis scales of a Gathered table are not read)");
+        }
+        Found<QuantizedWeight> w = QuantizedLinear.dequantizeLinear(dq, table, rows.name());
+        if (!w.ok()) {
+            throw new IllegalArgumentException("first norm: " + w.reason());
+        }
+        try (QuantizedWeight.Mapped m = w.value().map(rows.name())) {
+            return maxRowNorm(m.stored());
+        }
     }
 
     /** The largest norm of a row (along the last axis) of a float table, read in chunks of rows. */
@@ -81,25 +136,30 @@ final class EmbeddingBound {
         }
         ByteBuffer data = table.read();
         try {
-            MatrixView m = MatrixView.of(name, data, type, (int) rows, (int) cols);
-            int chunk = (int) Math.max(1, Math.min(rows, (1 << 20) / cols));
-            double[] buf = new double[(int) (chunk * cols)];
-            double max = 0;
-            for (int r0 = 0; r0 < rows; r0 += chunk) {
-                int r1 = (int) Math.min(rows, r0 + chunk);
-                m.copyRows(r0, r1, buf);
-                for (int r = 0; r < r1 - r0; r++) {
-                    double ss = 0;
-                    for (int j = 0; j < cols; j++) {
-                        double x = buf[(int) (r * cols + j)];
-                        ss += x * x;
-                    }
-                    max = Math.max(max, Math.sqrt(ss));
-                }
-            }
-            return max;
+            return maxRowNorm(MatrixView.of(name, data, type, (int) rows, (int) cols));
         } finally {
             table.release(data);
         }
+    }
+
+    private static double maxRowNorm(MatrixView m) {
+        int rows = m.rows();
+        int cols = m.cols();
+        int chunk = Math.max(1, Math.min(rows, (1 << 20) / cols));
+        double[] buf = new double[chunk * cols];
+        double max = 0;
+        for (int r0 = 0; r0 < rows; r0 += chunk) {
+            int r1 = Math.min(rows, r0 + chunk);
+            m.copyRows(r0, r1, buf);
+            for (int r = 0; r < r1 - r0; r++) {
+                double ss = 0;
+                for (int j = 0; j < cols; j++) {
+                    double x = buf[r * cols + j];
+                    ss += x * x;
+                }
+                max = Math.max(max, Math.sqrt(ss));
+            }
+        }
+        return max;
     }
 }

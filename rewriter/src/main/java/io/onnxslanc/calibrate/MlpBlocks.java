@@ -94,6 +94,11 @@ final class MlpBlocks {
                 todo.add(p.input(0)); // Reshapes around Gemm layers; the other inputs are shapes and axes
                 continue;
             }
+            Value fakeQuantized = io.onnxslanc.ir.Walk.fakeQuantized(p);
+            if (fakeQuantized != null) { // an activation Q/DQ pair (QDQ models) keeps the value up to rounding
+                todo.add(fakeQuantized);
+                continue;
+            }
             if (!standardOrMs || !(NONLINEAR.contains(op) || ARITHMETIC.contains(op))) {
                 return Found.fail("reaches " + GraphOps.describe(x) + " ('" + p.name() + "'), not an activation or a linear layer");
             }

@@ -148,6 +148,8 @@ final class NormIndex {
             }
             if (p.isOneOf(GraphOps.LAYOUT_OPS)) {
                 cur = p.input(0);
+            } else if (io.onnxslanc.ir.Walk.fakeQuantized(p) != null) { // an activation Q/DQ pair (QDQ models)
+                cur = io.onnxslanc.ir.Walk.fakeQuantized(p);
             } else if (p.is("Mul") && GraphOps.nonConstantOperand(p) != null && outsideGain == null) {
                 outsideGain = GraphOps.constantOperand(p);
                 cur = GraphOps.nonConstantOperand(p);

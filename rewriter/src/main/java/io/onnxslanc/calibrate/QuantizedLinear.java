@@ -178,8 +178,15 @@ final class QuantizedLinear {
 
     /** The weight behind a DequantizeLinear in front of a MatMul / Gemm operand, as a stored [rows x cols] matrix. */
     static Found<QuantizedWeight> dequantizeLinear(Node dq) {
+        return dequantizeLinear(dq, GraphOps.constant(dq.input(0)), dq.input(0).name());
+    }
+
+    /**
+     * The same for the constant {@code x} that reaches the DequantizeLinear's input through row selections
+     * (an embedding table Gathered before a per-tensor DequantizeLinear, as quantize_dynamic writes it).
+     */
+    static Found<QuantizedWeight> dequantizeLinear(Node dq, Tensor x, String xName) {
         String where = "DequantizeLinear '" + dq.name() + "'";
-        Tensor x = GraphOps.constant(dq.input(0));
         Tensor scale = GraphOps.constant(dq.input(1));
         Value zpValue = dq.input(2) == null || dq.input(2).name().isEmpty() ? null : dq.input(2);
         Tensor zp = zpValue == null ? null : GraphOps.constant(zpValue);
@@ -187,7 +194,7 @@ final class QuantizedLinear {
             return Found.fail(where + ": the weight, its scale and zero point must be constants");
         }
         if (!AffineLines.isSupported(x.dataType())) {
-            return Found.fail(where + ": weight '" + dq.input(0).name() + "' is " + x.dataType()
+            return Found.fail(where + ": weight '" + xName + "' is " + x.dataType()
                     + " (INT8, UINT8, INT4 and UINT4 are read)");
         }
         if (!isFloat(scale.dataType())) {

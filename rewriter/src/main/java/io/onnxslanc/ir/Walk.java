@@ -32,11 +32,35 @@ public final class Walk {
         Value cur = v;
         for (int hop = 0; cur != null && hop < maxHops; hop++) {
             Node p = cur.producer();
+            Value fakeQuantized = passThrough.contains("Cast") ? fakeQuantized(p) : null;
+            if (fakeQuantized != null) {
+                cur = fakeQuantized;
+                continue;
+            }
             if (p == null || !p.isOneOf(passThrough) || p.input(0) == null) {
                 return cur;
             }
             cur = p.input(0);
         }
         return cur;
+    }
+
+    /**
+     * The input x of an activation fake-quantization DequantizeLinear(QuantizeLinear(x)) that {@code dq} ends, else
+     * null. QDQ models (quantize_static) put such a pair on every quantized activation: like a Cast to a narrower
+     * type it keeps x up to rounding, so walks that pass Casts pass the pair too. A DequantizeLinear of a constant
+     * (a quantized weight), or a pair on a constant float weight (quantize_static's AddQDQPairToWeight), is not.
+     */
+    public static Value fakeQuantized(Node dq) {
+        if (dq == null || !dq.is("DequantizeLinear") || dq.input(0) == null) {
+            return null;
+        }
+        Node q = dq.input(0).producer();
+        if (q == null || !q.is("QuantizeLinear") || q.input(0) == null) {
+            return null;
+        }
+        Value x = q.input(0);
+        boolean constant = x.isInitializer() || x.producer() != null && x.producer().is("Constant");
+        return constant ? null : x; // a float weight quantized in the graph is a weight, not an activation
     }
 }

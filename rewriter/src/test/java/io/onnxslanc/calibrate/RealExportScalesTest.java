@@ -95,7 +95,8 @@ class RealExportScalesTest {
                 JsonNode bound = e.get("first_norm_from_embedding");
                 want = bound == null || bound.isNull() ? 1.0 : bound.asDouble();
             }
-            Double got = c.scale();
+            // Skip* norms are always rounded to a power of two: compare the unrounded scale the formula gave
+            Double got = c.scale() != null && c.result() != null ? Double.valueOf(c.result().scale()) : c.scale();
             String status;
             String missedInput = null;
             for (JsonNode in : e.get("formula_inputs")) {

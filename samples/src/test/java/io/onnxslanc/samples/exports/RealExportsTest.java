@@ -52,6 +52,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  * module's parameters. Per fixture: (a) every norm found, (b) every non-first norm scaled, (c) the unrounded scales
  * equal the float64 ones, (d) with power-of-two scales the FP32 outputs are bit-identical in ONNX Runtime (all
  * optimisations off), (e) the SLaNC + FP16 model runs and each output has cosine >= 0.999 to the FP32 original.
+ * The {@code ort_*} fixtures (issue 11) are ONNX Runtime's optimizer and quantizer outputs of these exports
+ * (fixtures/ort_tools.py); for the quantized ones the reference scales are computed from the weights the script
+ * dequantized, the FP32 original is the quantized model, and (f) each norm's report lists its dequantized weights.
  */
 class RealExportsTest {
     private static final Path WORK = Path.of("target", "real-exports");
@@ -252,6 +255,52 @@ class RealExportsTest {
         if (!problems.isEmpty()) {
             fail(f + ": " + problems.size() + " of " + f.norms().size() + " scales differ from the float64 reference:\n  "
                     + String.join("\n  ", problems));
+        }
+    }
+
+    /** The fixtures ort_tools.py quantized: their expected.json lists the weights it dequantized. */
+    static Stream<ExportFixture> quantizedFixtures() {
+        return ExportFixture.all().filter(f -> f.expected().has("dequantized"));
+    }
+
+    /**
+     * Quantized models (issue 11): each norm's report entry names, among its weights, every quantized initializer
+     * the float64 reference dequantized for that norm's formula, and says how the library dequantized it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("quantizedFixtures")
+    void reportListsTheDequantizedWeightsOfEachNorm(ExportFixture f) {
+        Analysis a = calibratedAnalysis(f);
+        List<String> problems = new ArrayList<>();
+        int listed = 0;
+        for (JsonNode norm : f.expected().get("norms")) {
+            JsonNode dequantized = norm.get("dequantized_weights");
+            if (dequantized == null || norm.get("role").asText().equals("first")) {
+                continue; // a first norm's scale reads embedding tables, not weights of a block
+            }
+            ExpectedNorm e = ExpectedNorm.of(norm);
+            CalibrationReport.Norm n = a.reported(e);
+            if (n == null) {
+                problems.add(e + ": not in the report");
+                continue;
+            }
+            Iterator<Map.Entry<String, JsonNode>> roles = dequantized.fields();
+            while (roles.hasNext()) {
+                Map.Entry<String, JsonNode> role = roles.next();
+                String quantized = role.getValue().asText();
+                listed++;
+                if (!n.weights().contains(quantized) || !n.dequantized().containsKey(quantized)) {
+                    problems.add(e + ": " + role.getKey() + " '" + quantized + "' missing (weights " + n.weights()
+                            + ", dequantized " + n.dequantized().keySet() + ")");
+                } else if (n.weightRoles().containsKey(role.getKey()) && !n.weightRoles().get(role.getKey()).equals(quantized)) {
+                    problems.add(e + ": role " + role.getKey() + " is '" + n.weightRoles().get(role.getKey()) + "', expected '"
+                            + quantized + "'");
+                }
+            }
+        }
+        assertTrue(listed > 0, f + ": the expected.json lists no dequantized weight of a non-first norm");
+        if (!problems.isEmpty()) {
+            fail(f + ": dequantized weights not reported:\n  " + String.join("\n  ", problems));
         }
     }
 
