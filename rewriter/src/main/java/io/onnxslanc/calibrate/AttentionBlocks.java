@@ -381,6 +381,25 @@ final class AttentionBlocks {
         return Found.fail("the V path is too long");
     }
 
+    /**
+     * The rows of a packed projection that one output of a Split / Slice of its output keeps (Phi3's gate_up_proj
+     * chunk, a packed qkv split outside attention); fails when {@code out} is not such an output.
+     */
+    static Found<LinearLayer> packedRows(Node splitOrSlice, Value out) {
+        Found<LinearLayer> lin = LinearLayer.of(splitOrSlice.input(0).producer() == null ? splitOrSlice
+                : splitOrSlice.input(0).producer());
+        if (splitOrSlice.input(0).producer() == null || !lin.ok()) {
+            return Found.fail("'" + splitOrSlice.name() + "' does not select from the output of a linear layer");
+        }
+        Found<Selection> s = splitOrSlice.is("Split") ? splitSelection(splitOrSlice, out) : sliceSelection(splitOrSlice);
+        if (!s.ok()) {
+            return s.cast();
+        }
+        Deque<Selection> one = new ArrayDeque<>();
+        one.push(s.value());
+        return select(lin.value(), one);
+    }
+
     /** Applies the collected selections, innermost (closest to the projection) first. */
     private static Found<LinearLayer> select(LinearLayer lin, Deque<Selection> selections) {
         WeightRef w = lin.weight();
@@ -418,7 +437,7 @@ final class AttentionBlocks {
     private static Found<Selection> splitSelection(Node split, Value out) {
         int index = split.outputs().indexOf(out);
         long axis = split.intAttr("axis", 0);
-        int rank = GraphOps.rank(split.input(0));
+        int rank = GraphOps.inferredRank(split.input(0));
         long[] sizes = split.input(1) != null ? GraphOps.constantLongs(split.input(1))
                 : split.attribute("split").map(a -> a.intsValue()).orElse(null);
         if (split.input(1) != null && sizes == null) {
@@ -491,7 +510,7 @@ final class AttentionBlocks {
             return Found.fail("Slice '" + slice.name() + "' is not a unit-step slice of one axis");
         }
         long axis = axes == null ? 0 : axes[0];
-        int rank = GraphOps.rank(slice.input(0));
+        int rank = GraphOps.inferredRank(slice.input(0));
         if (!(axis == -1 || rank > 0 && axis == rank - 1)) {
             return Found.fail("Slice '" + slice.name() + "' slices axis " + axis + (rank > 0 ? " of rank " + rank
                     : " of a tensor of unknown rank") + ", not known to be the feature axis");
