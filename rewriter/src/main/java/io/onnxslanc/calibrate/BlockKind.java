@@ -21,6 +21,16 @@ public enum BlockKind {
      * + (||W_down W_up Gamma||_F ||W_gate Gamma||_2)^2.
      */
     PARALLEL("parallel"),
+    /**
+     * The norm reads an attention block's output alone, no residual (Gemma2 / Gemma3 post_attention_layernorm, the
+     * inner norm of a sandwich): s = ||W_o W_v Gamma||_F.
+     */
+    ATTENTION_OUTPUT("attention-output"),
+    /**
+     * The norm normalises groups (heads) of one linear projection of a norm's output, with no residual (Qwen3 /
+     * Gemma3 q_norm and k_norm over head_dim): s = ||W Gamma||_F / sqrt(out / d), the root mean square over groups.
+     */
+    PROJECTION("projection"),
     /** The norm reads another norm's output directly (a stack's final norm after a post-norm layer): s = ||Gamma||_F. */
     NORM("norm"),
     /** The last norm (no norm downstream): the factor of the block in front of it. */
@@ -41,6 +51,6 @@ public enum BlockKind {
 
     /** Formulas with an attention part (they report head counts). */
     public boolean hasAttention() {
-        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL;
+        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL || this == ATTENTION_OUTPUT;
     }
 }

@@ -246,6 +246,32 @@ public final class SlancScales {
         return new ScaleResult(Math.sqrt(squaredNorm(g, d)), false, 0.0, 0, 0, 0.0);
     }
 
+    /**
+     * A norm over {@code groups} equal row groups (heads) of one projection of a norm's output, with no residual
+     * (q_norm / k_norm over head_dim): group h sees W_h Gamma x_hat, E||.||^2 = ||W_h Gamma||_F^2; one scale serves
+     * all groups, their root mean square: s = ||W Gamma||_F / sqrt(groups).
+     */
+    public static ScaleResult projectionGroups(MatrixView w, double[] gamma, int groups) {
+        if (groups <= 0 || w.rows() % groups != 0) {
+            throw new IllegalArgumentException("projection: " + w.rows() + " rows of '" + w.name()
+                    + "' are not " + groups + " equal groups");
+        }
+        double[] g = checkedGamma(gamma, w.cols(), "projection");
+        int cols = w.cols();
+        int chunk = Math.max(1, Math.min(w.rows(), (1 << 16) / Math.max(1, cols)));
+        double[] rows = new double[chunk * cols];
+        double sum = 0;
+        for (int r0 = 0; r0 < w.rows(); r0 += chunk) {
+            int r1 = Math.min(w.rows(), r0 + chunk);
+            w.copyRows(r0, r1, rows);
+            for (int i = 0; i < (r1 - r0) * cols; i++) {
+                double v = g == null ? rows[i] : rows[i] * g[i % cols];
+                sum += v * v;
+            }
+        }
+        return new ScaleResult(Math.sqrt(sum / groups), false, 0.0, 0, 0, 0.0);
+    }
+
     /** sum gamma_i^2, or d for the identity. */
     private static double squaredNorm(double[] gamma, int d) {
         if (gamma == null) {
