@@ -107,6 +107,10 @@ public final class BlockFinder {
                     return parallel;
                 }
             }
+            Found<NormBlock> sandwich = sandwich(site, p);
+            if (sandwich != null) {
+                return sandwich;
+            }
             candidates = List.of(p.input(0), p.input(1));
             where = "input is Add(" + GraphOps.describe(p.input(0)) + ", " + GraphOps.describe(p.input(1)) + ")";
         }
@@ -188,6 +192,35 @@ public final class BlockFinder {
         }
         return Found.fail("input is the output of a " + br.kind().label() + " block " + name
                 + " with no residual; only attention and gated-MLP outputs have a formula");
+    }
+
+    /**
+     * x + norm_out(block(norm_in(x))): one operand of the residual Add is a norm's output whose own input is an
+     * attention or gated-MLP output alone (ATTENTION_OUTPUT / GATED_MLP), the other the input of that block's norm.
+     * Null when the Add is not of that form.
+     */
+    private Found<NormBlock> sandwich(NormSite site, Node add) {
+        Set<String> castLike = io.onnxslanc.ir.Walk.CAST_LIKE;
+        for (int i = 0; i < 2; i++) {
+            Value operand = GraphOps.through(add.input(i), castLike);
+            Found<NormIndex.Feed> inner = index.feeding(operand, "the residual Add's operand");
+            if (!inner.ok()) {
+                continue;
+            }
+            NormBlock innerBlock = find(inner.value().site());
+            BlockKind k = innerBlock.kind() == BlockKind.FINAL ? innerBlock.formula() : innerBlock.kind();
+            NormSite outer = innerBlock.feedingNorm();
+            Value residual = GraphOps.through(add.input(1 - i), castLike);
+            if (k != BlockKind.ATTENTION_OUTPUT && k != BlockKind.GATED_MLP || outer == null
+                    || residual != GraphOps.through(outer.input(), castLike)) {
+                continue; // a post-norm residual (BERT: LN2 reads LN1's output + MLP), read as usual below
+            }
+            BlockKind kind = k == BlockKind.ATTENTION_OUTPUT ? BlockKind.SANDWICH_ATTENTION : BlockKind.SANDWICH_MLP;
+            return Found.of(new NormBlock(site, kind, kind, outer, innerBlock.gamma(), innerBlock.weights(),
+                    innerBlock.nHeads(), innerBlock.nKvHeads(), innerBlock.headsSource(), null, inner.value().site(),
+                    inner.value().gamma(), innerBlock.kvTiled()));
+        }
+        return null;
     }
 
     /** The ways to read Add(a, b) as a sum of three terms: a or b itself an Add of two computed values. */

@@ -27,6 +27,16 @@ public enum BlockKind {
      */
     ATTENTION_OUTPUT("attention-output"),
     /**
+     * Residual + an attention sandwich, x + norm_out(attn(norm_in(x))) (Gemma2 / Gemma3 pre_feedforward_layernorm):
+     * s = ||(I + c Gamma_out W_o W_v) Gamma_in||_F, c = sqrt(d) / ||W_o W_v Gamma_in||_F (the inner norm linearised).
+     */
+    SANDWICH_ATTENTION("sandwich-attention"),
+    /**
+     * Residual + a gated-MLP sandwich, x + norm_out(mlp(norm_in(x))) (Gemma2 / Gemma3 input_layernorm and final
+     * norm): s = sqrt(||Gamma_in||_F^2 + ||Gamma_out||_F^2).
+     */
+    SANDWICH_MLP("sandwich-mlp"),
+    /**
      * The norm normalises groups (heads) of one linear projection of a norm's output, with no residual (Qwen3 /
      * Gemma3 q_norm and k_norm over head_dim): s = ||W Gamma||_F / sqrt(out / d), the root mean square over groups.
      */
@@ -51,6 +61,7 @@ public enum BlockKind {
 
     /** Formulas with an attention part (they report head counts). */
     public boolean hasAttention() {
-        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL || this == ATTENTION_OUTPUT;
+        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL || this == ATTENTION_OUTPUT
+                || this == SANDWICH_ATTENTION;
     }
 }
