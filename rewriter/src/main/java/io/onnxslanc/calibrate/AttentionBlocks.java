@@ -63,6 +63,9 @@ final class AttentionBlocks {
             Value probs = core.input(1 - vOperand);
             return unfused(wo, core, probs, core.input(vOperand)).map(a -> a.withProbs(probs));
         }
+        if (core.is("Attention") && u == core.output(0)) {
+            return onnxAttention(wo, core); // ai.onnx Attention (opset 23): torch's dynamo exporter writes SDPA as it
+        }
         if (core.domain().equals(MS) && u == core.output(0)
                 && Set.of("MultiHeadAttention", "GroupQueryAttention", "Attention").contains(core.opType())) {
             return fused(wo, core);
@@ -207,6 +210,54 @@ final class AttentionBlocks {
             return dims.cast();
         }
         return Found.of(new Attention(wv, nHeads, nKv, how));
+    }
+
+    /**
+     * The standard Attention op (opset 23; inputs Q, K, V [, mask, past key, past value]): W_v from input 2. Head
+     * counts from q_num_heads / kv_num_heads (3-D inputs), else from the V path's head-splitting Reshape (4-D
+     * inputs). Grouped kv heads are broadcast as the op defines it: query head h reads kv head h / group.
+     */
+    private static Found<Attention> onnxAttention(LinearLayer wo, Node core) {
+        Found<VPath> path = vPath(core.input(2));
+        if (!path.ok()) {
+            return path.cast();
+        }
+        LinearLayer wv = path.value().wv();
+        Found<String> dims = checkDims(wv, wo);
+        if (!dims.ok()) {
+            return dims.cast();
+        }
+        int dv = wv.weight().outFeatures();
+        int dOut = wo.weight().inFeatures();
+        long qAttr = core.intAttr("q_num_heads", 0);
+        long kvAttr = core.intAttr("kv_num_heads", 0);
+        long headDim;
+        String how;
+        if (qAttr > 0 && kvAttr > 0) {
+            headDim = dOut % qAttr == 0 ? dOut / qAttr : -1;
+            how = "Attention '" + core.name() + "' attributes: q_num_heads " + qAttr + ", kv_num_heads " + kvAttr;
+        } else {
+            Node split = path.value().reshape();
+            long[] shape = split == null ? null : ShapeValues.tail(split.input(1));
+            headDim = shape == null || shape.length < 2 ? -1 : shape[shape.length - 1];
+            how = "Attention '" + core.name() + "' (4-D inputs), V Reshape '" + (split == null ? "?" : split.name())
+                    + "' to " + (shape == null ? "?" : shapeText(shape));
+        }
+        if (headDim <= 0 || dv % headDim != 0 || dOut % headDim != 0) {
+            if (dv == dOut) {
+                return Found.of(new Attention(wv, 1, 1, how + ": no head size, but W_v and W_o have equal width " + dv
+                        + " (no grouped-query expansion), so the head count does not change s"));
+            }
+            return Found.fail(how + ": no head size that divides W_v's " + dv + " outputs and W_o's " + dOut + " inputs");
+        }
+        int nKv = (int) (dv / headDim);
+        int nHeads = (int) (dOut / headDim);
+        if (qAttr > 0 && (qAttr != nHeads || kvAttr != nKv) || nHeads % nKv != 0) {
+            return Found.fail(how + ": head counts do not fit W_v (" + dv + " outputs) and W_o (" + dOut + " inputs) with head size "
+                    + headDim);
+        }
+        return Found.of(new Attention(wv, nHeads, nKv, how + ": head size " + headDim + ", " + nHeads + " query heads, "
+                + nKv + " kv heads" + (nKv < nHeads ? " (h / group, as the op broadcasts them)" : "")));
     }
 
     private static Found<String> checkDims(LinearLayer wv, LinearLayer wo) {
