@@ -425,6 +425,15 @@ final class AttentionBlocks {
                 }
                 selections.push(s.value());
                 cur = p.input(0);
+            } else if (standard && (op.equals("Gather") || op.equals("GatherND"))) {
+                Found<Node> split = groupSplit(p, selections);
+                if (!split.ok()) {
+                    return split.cast();
+                }
+                if (reshape == null) {
+                    reshape = split.value(); // its last dim is the head size
+                }
+                cur = split.value().input(0); // the Reshape into [.., groups, head_dim] is consumed by the selection
             } else {
                 return Found.fail("the V path reaches " + GraphOps.describe(cur) + " ('" + p.name() + "') before any W_v projection");
             }
@@ -483,6 +492,64 @@ final class AttentionBlocks {
                 return "Reshape '" + reshape.name() + "' to last dimension " + last;
             }
         });
+    }
+
+    /**
+     * V picked as one group of a packed projection viewed as [.., groups, head_dim] (Falcon's multi-query
+     * query_key_value: view [.., heads + 2, head_dim], V = [..., [-1], :]): a Gather on the group axis (or a GatherND
+     * of one index on axis 0 after Transposes that bring the group axis there) selects rows [g * head_dim,
+     * (g + 1) * head_dim) of the projection. Pushes that selection and returns the Reshape it consumed.
+     */
+    private static Found<Node> groupSplit(Node gather, Deque<Selection> selections) {
+        long[] idx = GraphOps.constantLongs(gather.input(1));
+        boolean nd = gather.opType().equals("GatherND");
+        if (idx == null || idx.length != 1 || nd && gather.intAttr("batch_dims", 0) != 0) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' on the V path does not pick one constant index");
+        }
+        int axis = nd ? 0 : (int) gather.intAttr("axis", 0);
+        Value cur = gather.input(0);
+        for (int guard = 0; guard < 8 && cur.producer() != null && cur.producer().is("Transpose"); guard++) {
+            long[] perm = cur.producer().attribute("perm").map(a -> a.intsValue()).orElse(null);
+            if (perm == null || axis < 0 || axis >= perm.length) {
+                return Found.fail("Transpose '" + cur.producer().name() + "' before " + gather.opType() + " '" + gather.name()
+                        + "' has no usable perm");
+            }
+            axis = (int) perm[axis];
+            cur = cur.producer().input(0);
+        }
+        Node reshape = cur.producer();
+        long[] target = reshape == null || !reshape.is("Reshape") ? null : ShapeValues.tail(reshape.input(1));
+        if (target == null || target.length < 2) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' on the V path does not select from a Reshape of a"
+                    + " projection into [.., groups, head_dim]");
+        }
+        int rank = target.length;
+        axis = axis < 0 ? axis + rank : axis;
+        long headDim = target[rank - 1];
+        long groups = target[rank - 2];
+        if (axis != rank - 2 || headDim <= 0) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' selects axis " + axis + " of Reshape '" + reshape.name()
+                    + "' to " + shapeText(target) + ", not its group axis before a constant head_dim");
+        }
+        long g = idx[0];
+        selections.push(new Selection() {
+            @Override
+            public int[] apply(int width) {
+                if (width % headDim != 0 || groups > 0 && groups * headDim != width) {
+                    return null;
+                }
+                long n = width / headDim;
+                long at = g < 0 ? g + n : g;
+                return at < 0 || at >= n ? null : new int[] {(int) (at * headDim), (int) ((at + 1) * headDim)};
+            }
+
+            @Override
+            public String describe() {
+                return gather.opType() + " '" + gather.name() + "' group " + g + " of Reshape '" + reshape.name() + "' to "
+                        + shapeText(target);
+            }
+        });
+        return Found.of(reshape);
     }
 
     private static Found<Selection> splitSelection(Node split, Value out) {
