@@ -128,16 +128,17 @@ final class TinyModels {
 
     /**
      * Two LayerNormalizations with a MatMul between them and no residual Add: the first is the first norm
-     * (s = 1), the second's input is a plain MatMul, which is no SLaNC block.
+     * (s = 1), the second's input is a MatMul by a graph input W, which is no SLaNC block (with W an initializer it
+     * would be a projection of the first norm's output, a block since the q_norm / k_norm formula).
      */
     static Path unrecognisedBlock(Path dir) throws IOException {
         GraphProto g = GraphProto.newBuilder().setName("no-residual")
                 .addNode(layerNorm("ln1", "x", "g1", "b1", "n1"))
                 .addNode(node("MatMul", "mm", new String[] {"n1", "W"}, "h"))
                 .addNode(layerNorm("ln2", "h", "g2", "b2", "y"))
-                .addInitializer(floats("g1", 2, 8)).addInitializer(floats("b1", 3, 8)).addInitializer(floats("W", 4, 8, 8))
+                .addInitializer(floats("g1", 2, 8)).addInitializer(floats("b1", 3, 8))
                 .addInitializer(floats("g2", 5, 8)).addInitializer(floats("b2", 6, 8))
-                .addInput(floatInfo("x", 2, 8)).addOutput(floatInfo("y", 2, 8)).build();
+                .addInput(floatInfo("x", 2, 8)).addInput(floatInfo("W", 8, 8)).addOutput(floatInfo("y", 2, 8)).build();
         return write(dir, "no-residual.onnx", g);
     }
 

@@ -63,6 +63,9 @@ final class AttentionBlocks {
             Value probs = core.input(1 - vOperand);
             return unfused(wo, core, probs, core.input(vOperand)).map(a -> a.withProbs(probs));
         }
+        if (core.is("Attention") && u == core.output(0)) {
+            return onnxAttention(wo, core); // ai.onnx Attention (opset 23): torch's dynamo exporter writes SDPA as it
+        }
         if (core.domain().equals(MS) && u == core.output(0)
                 && Set.of("MultiHeadAttention", "GroupQueryAttention", "Attention").contains(core.opType())) {
             return fused(wo, core);
@@ -207,6 +210,54 @@ final class AttentionBlocks {
             return dims.cast();
         }
         return Found.of(new Attention(wv, nHeads, nKv, how));
+    }
+
+    /**
+     * The standard Attention op (opset 23; inputs Q, K, V [, mask, past key, past value]): W_v from input 2. Head
+     * counts from q_num_heads / kv_num_heads (3-D inputs), else from the V path's head-splitting Reshape (4-D
+     * inputs). Grouped kv heads are broadcast as the op defines it: query head h reads kv head h / group.
+     */
+    private static Found<Attention> onnxAttention(LinearLayer wo, Node core) {
+        Found<VPath> path = vPath(core.input(2));
+        if (!path.ok()) {
+            return path.cast();
+        }
+        LinearLayer wv = path.value().wv();
+        Found<String> dims = checkDims(wv, wo);
+        if (!dims.ok()) {
+            return dims.cast();
+        }
+        int dv = wv.weight().outFeatures();
+        int dOut = wo.weight().inFeatures();
+        long qAttr = core.intAttr("q_num_heads", 0);
+        long kvAttr = core.intAttr("kv_num_heads", 0);
+        long headDim;
+        String how;
+        if (qAttr > 0 && kvAttr > 0) {
+            headDim = dOut % qAttr == 0 ? dOut / qAttr : -1;
+            how = "Attention '" + core.name() + "' attributes: q_num_heads " + qAttr + ", kv_num_heads " + kvAttr;
+        } else {
+            Node split = path.value().reshape();
+            long[] shape = split == null ? null : ShapeValues.tail(split.input(1));
+            headDim = shape == null || shape.length < 2 ? -1 : shape[shape.length - 1];
+            how = "Attention '" + core.name() + "' (4-D inputs), V Reshape '" + (split == null ? "?" : split.name())
+                    + "' to " + (shape == null ? "?" : shapeText(shape));
+        }
+        if (headDim <= 0 || dv % headDim != 0 || dOut % headDim != 0) {
+            if (dv == dOut) {
+                return Found.of(new Attention(wv, 1, 1, how + ": no head size, but W_v and W_o have equal width " + dv
+                        + " (no grouped-query expansion), so the head count does not change s"));
+            }
+            return Found.fail(how + ": no head size that divides W_v's " + dv + " outputs and W_o's " + dOut + " inputs");
+        }
+        int nKv = (int) (dv / headDim);
+        int nHeads = (int) (dOut / headDim);
+        if (qAttr > 0 && (qAttr != nHeads || kvAttr != nKv) || nHeads % nKv != 0) {
+            return Found.fail(how + ": head counts do not fit W_v (" + dv + " outputs) and W_o (" + dOut + " inputs) with head size "
+                    + headDim);
+        }
+        return Found.of(new Attention(wv, nHeads, nKv, how + ": head size " + headDim + ", " + nHeads + " query heads, "
+                + nKv + " kv heads" + (nKv < nHeads ? " (h / group, as the op broadcasts them)" : "")));
     }
 
     private static Found<String> checkDims(LinearLayer wv, LinearLayer wo) {
@@ -379,11 +430,39 @@ final class AttentionBlocks {
                 }
                 selections.push(s.value());
                 cur = p.input(0);
+            } else if (standard && (op.equals("Gather") || op.equals("GatherND"))) {
+                Found<Node> split = groupSplit(p, selections);
+                if (!split.ok()) {
+                    return split.cast();
+                }
+                if (reshape == null) {
+                    reshape = split.value(); // its last dim is the head size
+                }
+                cur = split.value().input(0); // the Reshape into [.., groups, head_dim] is consumed by the selection
             } else {
                 return Found.fail("the V path reaches " + GraphOps.describe(cur) + " ('" + p.name() + "') before any W_v projection");
             }
         }
         return Found.fail("the V path is too long");
+    }
+
+    /**
+     * The rows of a packed projection that one output of a Split / Slice of its output keeps (Phi3's gate_up_proj
+     * chunk, a packed qkv split outside attention); fails when {@code out} is not such an output.
+     */
+    static Found<LinearLayer> packedRows(Node splitOrSlice, Value out) {
+        Found<LinearLayer> lin = LinearLayer.of(splitOrSlice.input(0).producer() == null ? splitOrSlice
+                : splitOrSlice.input(0).producer());
+        if (splitOrSlice.input(0).producer() == null || !lin.ok()) {
+            return Found.fail("'" + splitOrSlice.name() + "' does not select from the output of a linear layer");
+        }
+        Found<Selection> s = splitOrSlice.is("Split") ? splitSelection(splitOrSlice, out) : sliceSelection(splitOrSlice);
+        if (!s.ok()) {
+            return s.cast();
+        }
+        Deque<Selection> one = new ArrayDeque<>();
+        one.push(s.value());
+        return select(lin.value(), one);
     }
 
     /** Applies the collected selections, innermost (closest to the projection) first. */
@@ -420,10 +499,68 @@ final class AttentionBlocks {
         });
     }
 
+    /**
+     * V picked as one group of a packed projection viewed as [.., groups, head_dim] (Falcon's multi-query
+     * query_key_value: view [.., heads + 2, head_dim], V = [..., [-1], :]): a Gather on the group axis (or a GatherND
+     * of one index on axis 0 after Transposes that bring the group axis there) selects rows [g * head_dim,
+     * (g + 1) * head_dim) of the projection. Pushes that selection and returns the Reshape it consumed.
+     */
+    private static Found<Node> groupSplit(Node gather, Deque<Selection> selections) {
+        long[] idx = GraphOps.constantLongs(gather.input(1));
+        boolean nd = gather.opType().equals("GatherND");
+        if (idx == null || idx.length != 1 || nd && gather.intAttr("batch_dims", 0) != 0) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' on the V path does not pick one constant index");
+        }
+        int axis = nd ? 0 : (int) gather.intAttr("axis", 0);
+        Value cur = gather.input(0);
+        for (int guard = 0; guard < 8 && cur.producer() != null && cur.producer().is("Transpose"); guard++) {
+            long[] perm = cur.producer().attribute("perm").map(a -> a.intsValue()).orElse(null);
+            if (perm == null || axis < 0 || axis >= perm.length) {
+                return Found.fail("Transpose '" + cur.producer().name() + "' before " + gather.opType() + " '" + gather.name()
+                        + "' has no usable perm");
+            }
+            axis = (int) perm[axis];
+            cur = cur.producer().input(0);
+        }
+        Node reshape = cur.producer();
+        long[] target = reshape == null || !reshape.is("Reshape") ? null : ShapeValues.tail(reshape.input(1));
+        if (target == null || target.length < 2) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' on the V path does not select from a Reshape of a"
+                    + " projection into [.., groups, head_dim]");
+        }
+        int rank = target.length;
+        axis = axis < 0 ? axis + rank : axis;
+        long headDim = target[rank - 1];
+        long groups = target[rank - 2];
+        if (axis != rank - 2 || headDim <= 0) {
+            return Found.fail(gather.opType() + " '" + gather.name() + "' selects axis " + axis + " of Reshape '" + reshape.name()
+                    + "' to " + shapeText(target) + ", not its group axis before a constant head_dim");
+        }
+        long g = idx[0];
+        selections.push(new Selection() {
+            @Override
+            public int[] apply(int width) {
+                if (width % headDim != 0 || groups > 0 && groups * headDim != width) {
+                    return null;
+                }
+                long n = width / headDim;
+                long at = g < 0 ? g + n : g;
+                return at < 0 || at >= n ? null : new int[] {(int) (at * headDim), (int) ((at + 1) * headDim)};
+            }
+
+            @Override
+            public String describe() {
+                return gather.opType() + " '" + gather.name() + "' group " + g + " of Reshape '" + reshape.name() + "' to "
+                        + shapeText(target);
+            }
+        });
+        return Found.of(reshape);
+    }
+
     private static Found<Selection> splitSelection(Node split, Value out) {
         int index = split.outputs().indexOf(out);
         long axis = split.intAttr("axis", 0);
-        int rank = GraphOps.rank(split.input(0));
+        int rank = GraphOps.inferredRank(split.input(0));
         long[] sizes = split.input(1) != null ? GraphOps.constantLongs(split.input(1))
                 : split.attribute("split").map(a -> a.intsValue()).orElse(null);
         if (split.input(1) != null && sizes == null) {
@@ -496,7 +633,7 @@ final class AttentionBlocks {
             return Found.fail("Slice '" + slice.name() + "' is not a unit-step slice of one axis");
         }
         long axis = axes == null ? 0 : axes[0];
-        int rank = GraphOps.rank(slice.input(0));
+        int rank = GraphOps.inferredRank(slice.input(0));
         if (!(axis == -1 || rank > 0 && axis == rank - 1)) {
             return Found.fail("Slice '" + slice.name() + "' slices axis " + axis + (rank > 0 ? " of rank " + rank
                     : " of a tensor of unknown rank") + ", not known to be the feature axis");

@@ -95,6 +95,10 @@ public final class BlockFinder {
             }
             Node p = x.producer();
             if (p == null || !p.is("Add") || GraphOps.isConstant(p.input(0)) || GraphOps.isConstant(p.input(1))) {
+                Found<NormBlock> heads = projectionHeads(site, x);
+                if (heads != null) {
+                    return heads;
+                }
                 return Found.fail("input is " + GraphOps.describe(x) + ", not a residual Add x + block(x)");
             }
             for (List<Value> terms : threeTerms(p)) {
@@ -102,6 +106,10 @@ public final class BlockFinder {
                 if (parallel != null) {
                     return parallel;
                 }
+            }
+            Found<NormBlock> sandwich = sandwich(site, p);
+            if (sandwich != null) {
+                return sandwich;
             }
             candidates = List.of(p.input(0), p.input(1));
             where = "input is Add(" + GraphOps.describe(p.input(0)) + ", " + GraphOps.describe(p.input(1)) + ")";
@@ -130,6 +138,89 @@ public final class BlockFinder {
             return Found.fail(where + ": " + firstFailure);
         }
         return Found.fail(where + " with no MatMul weight found");
+    }
+
+    /**
+     * A norm over groups of one projection of a norm's output, no residual: Qwen3 / Gemma3 q_norm and k_norm read
+     * Reshape(W_q LN(x)) to [.., heads, head_dim]. Null when the input is not (through layout ops and a bias) a linear
+     * layer; a failure when it is one but does not fit (no norm feeds it, or its width is not a multiple of d).
+     */
+    private Found<NormBlock> projectionHeads(NormSite site, Value x) {
+        Found<LinearLayer> lin = LinearLayer.of(GraphOps.throughLayoutAndBias(x).producer());
+        if (!lin.ok()) {
+            return null;
+        }
+        WeightRef w = lin.value().weight();
+        long d = site.hiddenSize();
+        if (d > 0 && w.outFeatures() == d && !index.feeding(lin.value().input(), "W").ok()) {
+            return blockOutput(site, lin.value(), null);
+        }
+        if (d <= 0 || w.outFeatures() % d != 0) {
+            return Found.fail("input is a projection '" + lin.value().node().name() + "' of " + w.outFeatures()
+                    + " features, not whole groups of the norm's " + (d <= 0 ? "unknown width" : d + " features"));
+        }
+        Found<NormIndex.Feed> feed = index.feeding(lin.value().input(), "W '" + w.name() + "'");
+        if (!feed.ok()) {
+            return blockOutput(site, lin.value(), feed.reason());
+        }
+        int groups = (int) (w.outFeatures() / d);
+        return Found.of(new NormBlock(site, BlockKind.PROJECTION, BlockKind.PROJECTION, feed.value().site(),
+                feed.value().gamma(), Map.of(WeightRole.PROJECTION, w), groups, groups,
+                groups + " groups of " + d + " features", null));
+    }
+
+    /**
+     * A norm reading a block's output alone, no residual (the inner norm of a Gemma2 / Gemma3 sandwich): an attention
+     * (s = ||W_o W_v Gamma||_F) or a gated MLP (whose formula has no residual term anyway). A plain MLP without
+     * residual has no formula here and fails with the reason.
+     */
+    private Found<NormBlock> blockOutput(NormSite site, LinearLayer last, String notProjection) {
+        Found<Branch> b = classify(site, last);
+        String name = "'" + last.node().name() + "'";
+        if (!b.ok()) {
+            return Found.fail("input is the output of " + name + " with no residual, not a recognised block: " + b.reason()
+                    + (notProjection == null ? "" : "; nor a projection of a norm's output: " + notProjection));
+        }
+        Branch br = b.value();
+        if (br.kind() == BlockKind.ATTENTION) {
+            return Found.of(new NormBlock(site, BlockKind.ATTENTION_OUTPUT, BlockKind.ATTENTION_OUTPUT, br.feed().site(),
+                    br.feed().gamma(), br.weights(), br.nHeads(), br.nKvHeads(), br.headsSource(), null, null, null,
+                    br.kvTiled()));
+        }
+        if (br.kind() == BlockKind.GATED_MLP) {
+            return Found.of(br.toBlock(site));
+        }
+        return Found.fail("input is the output of a " + br.kind().label() + " block " + name
+                + " with no residual; only attention and gated-MLP outputs have a formula");
+    }
+
+    /**
+     * x + norm_out(block(norm_in(x))): one operand of the residual Add is a norm's output whose own input is an
+     * attention or gated-MLP output alone (ATTENTION_OUTPUT / GATED_MLP), the other the input of that block's norm.
+     * Null when the Add is not of that form.
+     */
+    private Found<NormBlock> sandwich(NormSite site, Node add) {
+        Set<String> castLike = io.onnxslanc.ir.Walk.CAST_LIKE;
+        for (int i = 0; i < 2; i++) {
+            Value operand = GraphOps.through(add.input(i), castLike);
+            Found<NormIndex.Feed> inner = index.feeding(operand, "the residual Add's operand");
+            if (!inner.ok()) {
+                continue;
+            }
+            NormBlock innerBlock = find(inner.value().site());
+            BlockKind k = innerBlock.kind() == BlockKind.FINAL ? innerBlock.formula() : innerBlock.kind();
+            NormSite outer = innerBlock.feedingNorm();
+            Value residual = GraphOps.through(add.input(1 - i), castLike);
+            if (k != BlockKind.ATTENTION_OUTPUT && k != BlockKind.GATED_MLP || outer == null
+                    || residual != GraphOps.through(outer.input(), castLike)) {
+                continue; // a post-norm residual (BERT: LN2 reads LN1's output + MLP), read as usual below
+            }
+            BlockKind kind = k == BlockKind.ATTENTION_OUTPUT ? BlockKind.SANDWICH_ATTENTION : BlockKind.SANDWICH_MLP;
+            return Found.of(new NormBlock(site, kind, kind, outer, innerBlock.gamma(), innerBlock.weights(),
+                    innerBlock.nHeads(), innerBlock.nKvHeads(), innerBlock.headsSource(), null, inner.value().site(),
+                    inner.value().gamma(), innerBlock.kvTiled()));
+        }
+        return null;
     }
 
     /** The ways to read Add(a, b) as a sum of three terms: a or b itself an Add of two computed values. */

@@ -21,6 +21,26 @@ public enum BlockKind {
      * + (||W_down W_up Gamma||_F ||W_gate Gamma||_2)^2.
      */
     PARALLEL("parallel"),
+    /**
+     * The norm reads an attention block's output alone, no residual (Gemma2 / Gemma3 post_attention_layernorm, the
+     * inner norm of a sandwich): s = ||W_o W_v Gamma||_F.
+     */
+    ATTENTION_OUTPUT("attention-output"),
+    /**
+     * Residual + an attention sandwich, x + norm_out(attn(norm_in(x))) (Gemma2 / Gemma3 pre_feedforward_layernorm):
+     * s = ||(I + c Gamma_out W_o W_v) Gamma_in||_F, c = sqrt(d) / ||W_o W_v Gamma_in||_F (the inner norm linearised).
+     */
+    SANDWICH_ATTENTION("sandwich-attention"),
+    /**
+     * Residual + a gated-MLP sandwich, x + norm_out(mlp(norm_in(x))) (Gemma2 / Gemma3 input_layernorm and final
+     * norm): s = sqrt(||Gamma_in||_F^2 + ||Gamma_out||_F^2).
+     */
+    SANDWICH_MLP("sandwich-mlp"),
+    /**
+     * The norm normalises groups (heads) of one linear projection of a norm's output, with no residual (Qwen3 /
+     * Gemma3 q_norm and k_norm over head_dim): s = ||W Gamma||_F / sqrt(out / d), the root mean square over groups.
+     */
+    PROJECTION("projection"),
     /** The norm reads another norm's output directly (a stack's final norm after a post-norm layer): s = ||Gamma||_F. */
     NORM("norm"),
     /** The last norm (no norm downstream): the factor of the block in front of it. */
@@ -41,6 +61,7 @@ public enum BlockKind {
 
     /** Formulas with an attention part (they report head counts). */
     public boolean hasAttention() {
-        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL;
+        return this == ATTENTION || this == CROSS_ATTENTION || this == PARALLEL || this == ATTENTION_OUTPUT
+                || this == SANDWICH_ATTENTION;
     }
 }

@@ -142,4 +142,17 @@ final class GraphOps {
     static int rank(Value v) {
         return v.type() == null || v.type().shape() == null ? -1 : v.type().shape().size();
     }
+
+    /**
+     * The rank from the value's type, else inferred forward from the typed graph inputs and the constants (the
+     * TorchScript exporter writes no value_info for intermediates when axes are dynamic); -1 when unknown.
+     */
+    static int inferredRank(Value v) {
+        int typed = rank(v);
+        if (typed >= 0) {
+            return typed;
+        }
+        long[] dims = ShapeArithmetic.dims(v);
+        return dims == null ? -1 : dims.length;
+    }
 }

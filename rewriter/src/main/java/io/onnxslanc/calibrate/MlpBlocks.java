@@ -43,7 +43,7 @@ final class MlpBlocks {
             Found<Sources> a = sources(p.input(0));
             Found<Sources> b = sources(p.input(1));
             if (a.ok() && b.ok() && a.value().linears().size() == 1 && b.value().linears().size() == 1
-                    && a.value().linears().get(0).node() != b.value().linears().get(0).node()) {
+                    && !a.value().linears().get(0).equals(b.value().linears().get(0))) { // distinct layers or rows
                 if (a.value().nonlinear() == b.value().nonlinear()) {
                     return Found.fail("gated MLP in front of '" + down.node().name() + "': "
                             + (a.value().nonlinear() ? "both factors" : "neither factor")
@@ -90,6 +90,15 @@ final class MlpBlocks {
             }
             boolean standardOrMs = p.isDefaultDomain() || p.domain().equals("com.microsoft");
             String op = p.opType();
+            if (p.isDefaultDomain() && (p.is("Split") || p.is("Slice"))) {
+                // one chunk of a packed projection (Phi3's gate_up_proj: chunk(2) written as Slice or Split)
+                Found<LinearLayer> chunk = AttentionBlocks.packedRows(p, x);
+                if (!chunk.ok()) {
+                    return Found.fail("reaches " + GraphOps.describe(x) + " ('" + p.name() + "'): " + chunk.reason());
+                }
+                linears.add(chunk.value());
+                continue;
+            }
             if (p.isOneOf(GraphOps.LAYOUT_OPS)) {
                 todo.add(p.input(0)); // Reshapes around Gemm layers; the other inputs are shapes and axes
                 continue;

@@ -41,6 +41,16 @@ public record NormBlock(NormSite site, BlockKind kind, BlockKind formula, NormSi
         this(site, kind, formula, feedingNorm, gamma, weights, nHeads, nKvHeads, headsSource, reason, null, null, false);
     }
 
+    /** The inner norm of a sandwich block (SANDWICH_ATTENTION / SANDWICH_MLP), held in the memory-norm slot. */
+    public NormSite innerNorm() {
+        return memoryNorm;
+    }
+
+    /** That inner norm's gain (Gamma_out), or null (identity). */
+    public Value innerGamma() {
+        return memoryGamma;
+    }
+
     static NormBlock first(NormSite site) {
         return new NormBlock(site, BlockKind.FIRST, BlockKind.FIRST, null, null, Map.of(), 0, 0, null, null);
     }

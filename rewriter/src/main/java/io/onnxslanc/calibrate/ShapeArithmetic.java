@@ -56,6 +56,11 @@ final class ShapeArithmetic {
     ShapeArithmetic() {
     }
 
+    /** The dims of {@code v} (dynamic ones as UNKNOWN) from its type or forward inference, or null if the rank is unknown. */
+    static long[] dims(Value v) {
+        return new ShapeArithmetic().shapes.dims(v);
+    }
+
     /** The values when all are known, else null. */
     long[] known(Value v) {
         Ints r = eval(v, 0);

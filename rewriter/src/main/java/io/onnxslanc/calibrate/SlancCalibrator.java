@@ -141,6 +141,31 @@ public final class SlancCalibrator {
                 int n = b.gamma() != null && d <= 0 ? (int) GraphOps.constant(b.gamma()).elementCount() : (int) d;
                 return SlancScales.normOfNorm(gamma(b.gamma(), n), n);
             }
+            case ATTENTION_OUTPUT -> {
+                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                    double[] gamma = gamma(b.gamma(), wv.view().cols());
+                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), b.kvTiled(),
+                            math.withResidual(false)); // the block's output alone: no identity term
+                }
+            }
+            case SANDWICH_ATTENTION -> {
+                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                    return SlancScales.sandwichAttention(wv.view(), wo.view(), gamma(b.gamma(), wv.view().cols()),
+                            gamma(b.innerGamma(), wo.view().rows()), b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
+                }
+            }
+            case SANDWICH_MLP -> {
+                int d = (int) b.site().hiddenSize();
+                if (d <= 0) {
+                    throw new IllegalArgumentException("the norm's width is unknown");
+                }
+                return SlancScales.sandwichGated(gamma(b.gamma(), d), gamma(b.innerGamma(), d), d);
+            }
+            case PROJECTION -> {
+                try (WeightRef.Loaded proj = w.get(WeightRole.PROJECTION).load()) {
+                    return SlancScales.projectionGroups(proj.view(), gamma(b.gamma(), proj.view().cols()), b.nHeads());
+                }
+            }
             case GATED_MLP -> {
                 try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
                      WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {

@@ -2,7 +2,7 @@ package io.onnxslanc.calibrate;
 
 /** The part a weight plays in a block's SLaNC formula. */
 public enum WeightRole {
-    V("W_v"), O("W_o"), GATE("W_gate"), UP("W_up"), DOWN("W_down"), W1("W_1"), W2("W_2");
+    V("W_v"), O("W_o"), GATE("W_gate"), UP("W_up"), DOWN("W_down"), W1("W_1"), W2("W_2"), PROJECTION("W");
 
     private final String label;
 

@@ -1,12 +1,16 @@
 package io.onnxslanc.convert;
 
+import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.match.Constants;
 import io.onnxslanc.match.NormMatcher;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,7 +22,7 @@ final class Fp32Nodes {
 
     /** Why a node stays float32; reported. */
     enum Reason {
-        NODE_BLOCK_LIST, OP_BLOCK_LIST, NORM, FLOAT32_ONLY_OP, QUANTIZED_RESCALE, INSIDE_FP32_SUBGRAPH
+        NODE_BLOCK_LIST, OP_BLOCK_LIST, NORM, FLOAT32_ONLY_OP, QUANTIZED_RESCALE, INSIDE_FP32_SUBGRAPH, INDEX_ARITHMETIC
     }
 
     private final Map<Node, Reason> blocked = new LinkedHashMap<>(); // Node has identity equality
@@ -53,6 +57,9 @@ final class Fp32Nodes {
             if (OpRules.isDefaultDomain(n) && OpRules.INTEGER_MATMULS.contains(n.opType())) {
                 d.blockIntegerRescale(n);
             }
+        }
+        for (Node n : all) {
+            d.blockIndexArithmetic(n);
         }
         for (Node n : new ArrayList<>(d.blocked.keySet())) {
             d.blockSubgraphs(n);
@@ -111,6 +118,68 @@ final class Fp32Nodes {
                 }
             }
         }
+    }
+
+    /** Float ops an integer computation is written with (T5: bucket = max_exact + log(d / max_exact) / ... * n). */
+    private static final Set<String> INDEX_OPS = Set.of("Add", "Sub", "Mul", "Div", "Log", "Exp", "Pow", "Sqrt", "Abs",
+            "Neg", "Floor", "Ceil", "Round", "Min", "Max", "Reciprocal", "Identity");
+    private static final int MAX_INDEX_REGION = 32;
+
+    /**
+     * Float arithmetic between Casts to float and a Cast back to an integer type, whose values nothing else reads, is
+     * index arithmetic (T5's relative-position buckets take the log of a distance and truncate it to a bucket id):
+     * computed in FP16 it can land on another integer, so it stays float32. {@code exit} is the candidate final Cast.
+     */
+    private void blockIndexArithmetic(Node exit) {
+        if (!exit.is("Cast") || !DataType.isKnownCode((int) exit.intAttr("to", 0))
+                || DataType.fromCode((int) exit.intAttr("to", 0)).isFloatingPoint()
+                || DataType.fromCode((int) exit.intAttr("to", 0)) == DataType.BOOL || exit.input(0) == null) {
+            return;
+        }
+        Set<Node> region = new LinkedHashSet<>();
+        Deque<Value> todo = new ArrayDeque<>(List.of(exit.input(0)));
+        boolean entered = false;
+        while (!todo.isEmpty()) {
+            Value v = todo.pop();
+            if (Constants.tensor(v) != null) {
+                continue;
+            }
+            Node p = v.producer();
+            if (p == null || !OpRules.isDefaultDomain(p) || region.size() >= MAX_INDEX_REGION) {
+                return; // a graph input or a foreign op: not provably integer-derived
+            }
+            if (!region.add(p)) {
+                continue;
+            }
+            if (p.is("Cast")) {
+                int to = (int) p.intAttr("to", 0);
+                if (!DataType.isKnownCode(to) || !DataType.fromCode(to).isFloatingPoint()) {
+                    return;
+                }
+                entered = true; // the entry: whatever it reads is converted to float here
+                continue;
+            }
+            if (!INDEX_OPS.contains(p.opType())) {
+                return;
+            }
+            for (Value in : p.inputs()) {
+                if (in != null) {
+                    todo.add(in);
+                }
+            }
+        }
+        if (!entered) {
+            return;
+        }
+        for (Node n : region) {
+            for (Value out : n.outputs()) {
+                if (out.isGraphOutput() || out.consumers().stream().anyMatch(c -> c != exit && !region.contains(c))) {
+                    return; // the float values are used as floats elsewhere: not index arithmetic alone
+                }
+            }
+        }
+        region.forEach(n -> block(n, Reason.INDEX_ARITHMETIC));
+        block(exit, Reason.INDEX_ARITHMETIC);
     }
 
     private static boolean isScale(Value v) {

@@ -28,7 +28,8 @@ import org.junit.jupiter.params.provider.MethodSource;
  * the matcher finds is compared with the fixture's float64 expected scale, computed by the export script from the
  * torch module's own parameters (an independent reference). No ONNX Runtime here; the samples module runs them.
  * Norms the matcher does not find, and norms whose formula reads the gain of one it does not find, are the
- * matcher's concern and are only listed.
+ * matcher's concern and are only listed. A norm the fixture marks known_gap (a block the library does not know yet)
+ * must stay unscaled.
  */
 class RealExportScalesTest {
     private static final double TOLERANCE = 1e-6;
@@ -104,7 +105,13 @@ class RealExportScalesTest {
                     missedInput = in.asText();
                 }
             }
-            if (missedInput != null) {
+            String knownGap = e.path("known_gap").asText(null);
+            if (knownGap != null) { // a block the library does not know yet: it must stay unscaled, with a reason
+                status = got == null ? "known gap, unscaled: " + c.reason() : "listed as a known gap but scaled: s = " + got;
+                if (got != null) {
+                    problems.add(module + ": " + status + " (drop known_gap in the fixture script once it is checked)");
+                }
+            } else if (missedInput != null) {
                 status = "depends on '" + missedInput + "', a norm the matcher misses; "
                         + (got == null ? "unscaled: " + c.reason() : "s = " + got);
             } else if (got == null) {

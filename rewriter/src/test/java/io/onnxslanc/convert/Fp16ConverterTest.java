@@ -70,6 +70,45 @@ class Fp16ConverterTest {
         g.verify();
     }
 
+    /**
+     * T5's relative-position bucket: an int64 distance -> Cast(float) -> Div -> Log -> Mul -> Cast(int64). The float
+     * ops compute an integer id; in FP16 the log rounds to another bucket, so they stay float32. The same chain whose
+     * float value is also read as a float (Add into the activations) is ordinary arithmetic and is converted.
+     */
+    @Test
+    void indexArithmeticBetweenCastsStaysFloat32() {
+        Graph g = new Graph();
+        Value dist = g.addInput("dist", TensorType.of(DataType.INT64, 4));
+        Value x = floatInput(g, "x", 4);
+        Value eight = g.addInitializer("eight", ArrayTensor.ofFloats(new long[] {}, 8f));
+        Value scale = g.addInitializer("scale", ArrayTensor.ofFloats(new long[] {}, 7.2134752f));
+        Node toF = TestGraphs.cast(g, "toF", dist, DataType.FLOAT, "d");
+        Node div = node(g, "Div", "div", List.of(toF.output(0), eight), "q");
+        Node log = node(g, "Log", "log", List.of(div.output(0)), "l");
+        Node mul = node(g, "Mul", "mul", List.of(log.output(0), scale), "m");
+        Node toI = TestGraphs.cast(g, "toI", mul.output(0), DataType.INT64, "bucket");
+        toI.output(0).setType(TensorType.of(DataType.INT64, 4));
+        g.addOutput(toI.output(0));
+        Node toF2 = TestGraphs.cast(g, "toF2", dist, DataType.FLOAT, "d2");
+        Node log2 = node(g, "Log", "log2", List.of(toF2.output(0)), "l2");
+        Node toI2 = TestGraphs.cast(g, "toI2", log2.output(0), DataType.INT64, "id2");
+        Node add = node(g, "Add", "add", List.of(x, log2.output(0)), "y");
+        add.output(0).setType(TensorType.of(DataType.FLOAT, 4));
+        toI2.output(0).setType(TensorType.of(DataType.INT64, 4));
+        g.addOutput(toI2.output(0));
+        g.addOutput(add.output(0));
+
+        ConversionReport r = Fp16Converter.convert(model(g, 17), Fp16Options.defaults());
+
+        for (String n : List.of("toF", "div", "log", "mul", "toI")) {
+            assertEquals("index_arithmetic", r.blockedNodes().get(n), n + " in " + r.blockedNodes());
+        }
+        assertEquals(DataType.FLOAT, eight.constant().dataType(), "its constants stay float32");
+        assertFalse(r.blockedNodes().containsKey("log2"), "a float also used as a float is converted: " + r.blockedNodes());
+        assertFalse(r.blockedNodes().containsKey("toF2"));
+        g.verify();
+    }
+
     @Test
     void initializerSharedByBlockedAndConvertedNodeExistsInBothTypes() {
         Graph g = new Graph();

@@ -246,6 +246,72 @@ public final class SlancScales {
         return new ScaleResult(Math.sqrt(squaredNorm(g, d)), false, 0.0, 0, 0, 0.0);
     }
 
+    /**
+     * A norm over {@code groups} equal row groups (heads) of one projection of a norm's output, with no residual
+     * (q_norm / k_norm over head_dim): group h sees W_h Gamma x_hat, E||.||^2 = ||W_h Gamma||_F^2; one scale serves
+     * all groups, their root mean square: s = ||W Gamma||_F / sqrt(groups).
+     */
+    public static ScaleResult projectionGroups(MatrixView w, double[] gamma, int groups) {
+        if (groups <= 0 || w.rows() % groups != 0) {
+            throw new IllegalArgumentException("projection: " + w.rows() + " rows of '" + w.name()
+                    + "' are not " + groups + " equal groups");
+        }
+        double[] g = checkedGamma(gamma, w.cols(), "projection");
+        int cols = w.cols();
+        int chunk = Math.max(1, Math.min(w.rows(), (1 << 16) / Math.max(1, cols)));
+        double[] rows = new double[chunk * cols];
+        double sum = 0;
+        for (int r0 = 0; r0 < w.rows(); r0 += chunk) {
+            int r1 = Math.min(w.rows(), r0 + chunk);
+            w.copyRows(r0, r1, rows);
+            for (int i = 0; i < (r1 - r0) * cols; i++) {
+                double v = g == null ? rows[i] : rows[i] * g[i % cols];
+                sum += v * v;
+            }
+        }
+        return new ScaleResult(Math.sqrt(sum / groups), false, 0.0, 0, 0, 0.0);
+    }
+
+    /**
+     * The outer norm of an attention sandwich, x + norm_out(attn(norm_in(x))) (Gemma2 / Gemma3
+     * pre_feedforward_layernorm; docs/method.md): the residual is taken as Gamma_in x_hat as in the paper, and the
+     * inner norm, linearised, maps the attention output M x_hat (M = W_o W_v Gamma_in) to sqrt(d) Gamma_out M x_hat /
+     * ||M||_F, so s = ||(I + c Gamma_out W_o W_v) Gamma_in||_F with c = sqrt(d) / ||M||_F.
+     */
+    public static ScaleResult sandwichAttention(MatrixView wv, MatrixView wo, double[] gammaIn, double[] gammaOut,
+                                                int nHeads, int nKvHeads, boolean kvTiled, Options options) {
+        Objects.requireNonNull(options, "options");
+        BlockSource folded = foldedOutput(wv, wo, nHeads, nKvHeads, kvTiled, "sandwich attention", true);
+        int d = wo.rows();
+        double[] gIn = checkedGamma(gammaIn, wv.cols(), "sandwich attention");
+        double[] gOut = checkedGamma(gammaOut, d, "sandwich attention");
+        try (WorkerPool pool = new WorkerPool(options.threads())) {
+            ProductFrobenius.Result m = ProductFrobenius.compute(folded, wv, wv.transposed(), gIn, false, options, pool);
+            if (!(m.squaredNorm() > 0)) {
+                return new ScaleResult(Math.sqrt(squaredNorm(gIn, d)), m.estimated(), m.relativeStdError(), m.probes(), 0, 0.0);
+            }
+            double c = Math.sqrt(d / m.squaredNorm());
+            double[] rowScale = new double[d];
+            for (int i = 0; i < d; i++) {
+                rowScale[i] = c * (gOut == null ? 1.0 : gOut[i]);
+            }
+            ProductFrobenius.Result f = ProductFrobenius.compute(new RowScaled(folded, rowScale), wv, wv.transposed(), gIn,
+                    true, options, pool);
+            return new ScaleResult(Math.sqrt(f.squaredNorm()), f.estimated() || m.estimated(),
+                    Math.max(f.relativeStdError(), m.relativeStdError()), f.probes() + m.probes(), 0, 0.0);
+        }
+    }
+
+    /**
+     * The outer norm of a gated-MLP sandwich, x + norm_out(mlp(norm_in(x))): the normalised gated branch is even in
+     * x_hat and the residual Gamma_in x_hat odd, so the cross term vanishes: s = sqrt(||Gamma_in||_F^2 + ||Gamma_out||_F^2).
+     */
+    public static ScaleResult sandwichGated(double[] gammaIn, double[] gammaOut, int d) {
+        double[] gIn = checkedGamma(gammaIn, d, "sandwich gated MLP");
+        double[] gOut = checkedGamma(gammaOut, d, "sandwich gated MLP");
+        return new ScaleResult(Math.sqrt(squaredNorm(gIn, d) + squaredNorm(gOut, d)), false, 0.0, 0, 0, 0.0);
+    }
+
     /** sum gamma_i^2, or d for the identity. */
     private static double squaredNorm(double[] gamma, int d) {
         if (gamma == null) {

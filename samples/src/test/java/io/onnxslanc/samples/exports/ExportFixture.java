@@ -74,15 +74,17 @@ record ExportFixture(String name, Path model, JsonNode expected, List<ExpectedNo
      * @param embeddingBound the first norm's largest embedding row norm as the script computed it, else null
      * @param inputs     which weights the formula read (torch names)
      * @param branch     the If branch holding the norm (merged decoders), else null
+     * @param knownGap   why the library does not scale this norm yet (its block is not one it knows), else null;
+     *                   the test then requires it to stay unscaled, so a fix has to update the fixture
      */
     record ExpectedNorm(String module, String gain, String output, String role, String formula, double s,
-                        Double embeddingBound, String inputs, String branch) {
+                        Double embeddingBound, String inputs, String branch, String knownGap) {
         static ExpectedNorm of(JsonNode n) {
             JsonNode bound = n.get("first_norm_from_embedding");
             return new ExpectedNorm(n.get("module").asText(), text(n.get("gain")), text(n.get("output")),
                     n.get("role").asText(), n.get("formula").asText(), n.get("s").asDouble(),
                     bound == null || bound.isNull() ? null : bound.asDouble(), n.get("formula_inputs").toString(),
-                    text(n.get("branch")));
+                    text(n.get("branch")), text(n.get("known_gap")));
         }
 
         boolean first() {

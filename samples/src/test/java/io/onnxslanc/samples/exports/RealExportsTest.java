@@ -46,10 +46,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The library on real exporter output (issues 10 and 18): every fixture under {@code fixtures/exports} was written
- * by {@code torch.onnx.export} from PyTorch's own Transformer modules or from re-creations of Hugging Face blocks
- * (see fixtures/README.md), with seeded weights. The independent reference is the fixture's expected.json: the
+ * by {@code torch.onnx.export} from PyTorch's own Transformer modules, from re-creations of Hugging Face blocks, or
+ * (tf_*) from the real transformers classes with both torch 2 exporters (see fixtures/README.md), with seeded weights. The independent reference is the fixture's expected.json: the
  * norms the torch module has, and each norm's SLaNC scale computed by the export script in float64 numpy from the
- * module's parameters. Per fixture: (a) every norm found, (b) every non-first norm scaled, (c) the unrounded scales
+ * module's parameters. Per fixture: (a) every norm found, (b) every non-first norm scaled (a norm the fixture marks
+ * known_gap, a block the library does not know yet, must instead stay unscaled), (c) the unrounded scales
  * equal the float64 ones, (d) with power-of-two scales the FP32 outputs are bit-identical in ONNX Runtime (all
  * optimisations off), (e) the SLaNC + FP16 model runs and each output has cosine >= 0.999 to the FP32 original.
  * The {@code ort_*} fixtures (issue 11) are ONNX Runtime's optimizer and quantizer outputs of these exports
@@ -205,6 +206,16 @@ class RealExportsTest {
             }
             nonFirst++;
             CalibrationReport.Norm n = a.reported(e);
+            if (e.knownGap() != null && a.site(e) != null) {
+                if (n != null && n.scale() != null && !n.block().equals("unknown")) {
+                    problems.add(e + ": listed as a known gap (" + e.knownGap() + ") but now scaled (block " + n.block()
+                            + ", s = " + n.scale() + "): check it against the reference and drop known_gap in the fixture script");
+                } else {
+                    nonFirst--;
+                    System.out.printf(Locale.ROOT, "%s: %s: known gap, left unscaled: %s%n", f, e, e.knownGap());
+                }
+                continue;
+            }
             if (n == null) {
                 problems.add(e + (a.site(e) == null ? ": not found" : ": found but missing from the report"));
             } else if (n.scale() == null || n.block().equals("unknown")) {
@@ -228,6 +239,9 @@ class RealExportsTest {
         List<String> problems = new ArrayList<>();
         for (ExpectedNorm e : f.norms()) {
             CalibrationReport.Norm n = a.reported(e);
+            if (e.knownGap() != null) {
+                continue; // everyNonFirstNormIsScaled checks that it stays unscaled
+            }
             if (n == null || n.scale() == null) {
                 if (!e.first()) {
                     problems.add(e + ": no scale to compare (" + (n == null ? "not found" : n.reason()) + ")");
