@@ -76,7 +76,11 @@ public final class BranchConsistency {
                 return false;
             }
         }
-        return sameValues(a.gamma(), b.gamma()) && sameValues(a.memoryGamma(), b.memoryGamma());
+        return sameValues(a.gamma(), b.gamma()) && sameValues(memoryGamma(a), memoryGamma(b));
+    }
+
+    private static Value memoryGamma(NormBlock b) {
+        return b.formulaBlock() instanceof NormBlock.CrossAttention c ? c.memoryGamma() : null;
     }
 
     private static boolean sameValues(Value a, Value b) {

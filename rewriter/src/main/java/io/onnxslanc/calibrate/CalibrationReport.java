@@ -153,7 +153,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 }
             });
             ScaleResult r = c.result();
-            boolean attention = b.formula().hasAttention();
+            NormBlock.Heads heads = b.formulaBlock() instanceof NormBlock.WithHeads a ? a.heads() : null;
             String reason = c.reason();
             Double scale = c.scale();
             if (!applied && scale != null && scale != 1.0) {
@@ -167,7 +167,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     b.feedingNorm() == null ? null : NormNames.of(b.feedingNorm()),
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
-                    attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
+                    heads == null ? null : heads.nHeads(), heads == null ? null : heads.nKvHeads(),
+                    heads == null ? null : heads.source(), reason,
                     epsilonBefore, epsilonAfter, warnings, dequantized, GraphScopes.describe(b.site().root().graph()));
         }
     }
