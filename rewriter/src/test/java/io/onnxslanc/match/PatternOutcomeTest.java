@@ -17,12 +17,18 @@ import org.junit.jupiter.api.Test;
 class PatternOutcomeTest {
     private static final double[] W = {0.5, -1, 2, 0.25};
 
+    /** A fused norm node on input x with gain g (and an empty skip operand where asked), its output a graph output. */
+    private static Node fusedNorm(GraphBuilder b, String domain, String op, boolean emptySkip) {
+        Value x = b.input("x", 2, W.length);
+        Node n = emptySkip ? b.nodeIn(domain, op, 1, x, null, b.init("g", W)) : b.nodeIn(domain, op, 1, x, b.init("g", W));
+        b.output(n.output(0));
+        return n;
+    }
+
     @Test
     void fusedPatternMatchesWithoutReason() {
         GraphBuilder b = new GraphBuilder(DataType.FLOAT);
-        Value x = b.input("x", 2, W.length);
-        Node n = b.nodeIn("", "LayerNormalization", 1, x, b.init("g", W));
-        b.output(n.output(0));
+        Node n = fusedNorm(b, "", "LayerNormalization", false);
         Outcome o = new LayerNormalizationPattern().match(n);
         assertTrue(o.matched(), o.reason());
         assertNull(o.reason());
@@ -32,9 +38,7 @@ class PatternOutcomeTest {
     @Test
     void fusedPatternInAnotherDomainSaysWhich() {
         GraphBuilder b = new GraphBuilder(DataType.FLOAT);
-        Value x = b.input("x", 2, W.length);
-        Node n = b.nodeIn("org.example", "LayerNormalization", 1, x, b.init("g", W));
-        b.output(n.output(0));
+        Node n = fusedNorm(b, "org.example", "LayerNormalization", false);
         Outcome o = new LayerNormalizationPattern().match(n);
         assertFalse(o.matched());
         assertTrue(o.reason().startsWith("a LayerNormalization in domain 'org.example', which has no pattern"), o.reason());
@@ -45,9 +49,7 @@ class PatternOutcomeTest {
     @Test
     void skipNormWithoutItsSkipOperandIsACandidateWithThatReason() {
         GraphBuilder b = new GraphBuilder(DataType.FLOAT);
-        Value x = b.input("x", 2, W.length);
-        Node n = b.nodeIn("com.microsoft", "SkipLayerNormalization", 1, x, null, b.init("g", W));
-        b.output(n.output(0));
+        Node n = fusedNorm(b, "com.microsoft", "SkipLayerNormalization", true);
         assertEquals(List.of(), NormMatcher.findAll(b.graph()));
         List<NormCandidates.Candidate> c = NormCandidates.unmatched(b.graph(), List.of());
         assertEquals(1, c.size());
@@ -57,9 +59,7 @@ class PatternOutcomeTest {
     @Test
     void aFusedNormLeftOutOfTheSitesIsReportedAsSuch() {
         GraphBuilder b = new GraphBuilder(DataType.FLOAT);
-        Value x = b.input("x", 2, W.length);
-        Node n = b.nodeIn("", "RMSNormalization", 1, x, b.init("g", W));
-        b.output(n.output(0));
+        Node n = fusedNorm(b, "", "RMSNormalization", false);
         List<NormCandidates.Candidate> c = NormCandidates.unmatched(b.graph(), List.of());
         assertEquals(1, c.size());
         assertTrue(c.get(0).reason().endsWith("matches on its own but is not among the norms found"), c.get(0).reason());
