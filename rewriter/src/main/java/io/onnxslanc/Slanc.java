@@ -93,6 +93,16 @@ public final class Slanc {
         return report;
     }
 
+    /**
+     * The structure step alone: the block in front of each norm of {@code sites} (as {@link NormMatcher#findAll}
+     * found them in {@code model}): its kind, the norm feeding it, the weights its formula reads, in the order of
+     * {@code sites}. Nothing is computed or changed; for tools that rewrite along the same structure (the samples'
+     * residual amplifier).
+     */
+    public static List<NormBlock> blocks(Model model, List<NormSite> sites) {
+        return BlockFinder.findAll(model.graph(), sites);
+    }
+
     /** Reads {@code in}, calibrates it and writes {@code out} (nothing is written if calibration fails). */
     public static CalibrationReport calibrateFile(Path in, Path out, SlancOptions options) {
         return calibrateFile(in, out, options, WriteOptions.defaults());

@@ -30,8 +30,15 @@ public final class BlockFinder {
     private record Branch(BlockKind kind, NormIndex.Feed feed, Map<WeightRole, WeightRef> weights, int nHeads,
                           int nKvHeads, String headsSource, NormIndex.Feed memory, boolean kvTiled) {
         NormBlock toBlock(NormSite site) {
-            return new NormBlock(site, kind, kind, feed.site(), feed.gamma(), weights, nHeads, nKvHeads, headsSource, null,
-                    memory == null ? null : memory.site(), memory == null ? null : memory.gamma(), kvTiled);
+            NormBlock.Heads heads = new NormBlock.Heads(nHeads, nKvHeads, kvTiled, headsSource);
+            return switch (kind) {
+                case ATTENTION -> new NormBlock.Attention(site, feed.site(), feed.gamma(), weights, heads);
+                case CROSS_ATTENTION -> new NormBlock.CrossAttention(site, feed.site(), feed.gamma(), weights, heads,
+                        memory == null ? null : memory.site(), memory == null ? null : memory.gamma());
+                case MLP -> new NormBlock.Mlp(site, feed.site(), feed.gamma(), weights);
+                case GATED_MLP -> new NormBlock.GatedMlp(site, feed.site(), feed.gamma(), weights);
+                default -> throw new IllegalStateException("a branch is not a " + kind);
+            };
         }
     }
 
@@ -63,19 +70,19 @@ public final class BlockFinder {
         for (Value v : new Value[] {site.input(), site.skip()}) {
             Value x = v == null ? null : GraphOps.through(v, io.onnxslanc.ir.Walk.CAST_LIKE);
             if (GraphScopes.isBodyInput(x)) {
-                return NormBlock.unknown(site, "its input '" + x.name() + "' is an input of "
+                return new NormBlock.Unknown(site, "its input '" + x.name() + "' is an input of "
                         + GraphScopes.describe(x.graph()) + " (loop-carried or scanned): the block in front of it runs "
                         + "in another iteration, which a static scale cannot follow");
             }
         }
         if (index.isFirst(site)) {
-            return NormBlock.first(site);
+            return new NormBlock.First(site);
         }
         Found<NormBlock> front = front(site);
         if (!front.ok()) {
-            return NormBlock.unknown(site, front.reason());
+            return new NormBlock.Unknown(site, front.reason());
         }
-        return index.isLast(site) ? front.value().asFinal() : front.value();
+        return index.isLast(site) ? new NormBlock.Final(front.value()) : front.value();
     }
 
     /** The block on the branch side of the residual connection in front of the norm. */
@@ -90,8 +97,7 @@ public final class BlockFinder {
             Found<NormIndex.Feed> direct = index.feeding(x, "the input");
             if (direct.ok()) {
                 NormIndex.Feed f = direct.value();
-                return Found.of(new NormBlock(site, BlockKind.NORM, BlockKind.NORM, f.site(), f.gamma(), Map.of(), 0, 0,
-                        null, null));
+                return Found.of(new NormBlock.Norm(site, f.site(), f.gamma()));
             }
             Node p = x.producer();
             if (p == null || !p.is("Add") || GraphOps.isConstant(p.input(0)) || GraphOps.isConstant(p.input(1))) {
@@ -164,9 +170,9 @@ public final class BlockFinder {
             return blockOutput(site, lin.value(), feed.reason());
         }
         int groups = (int) (w.outFeatures() / d);
-        return Found.of(new NormBlock(site, BlockKind.PROJECTION, BlockKind.PROJECTION, feed.value().site(),
-                feed.value().gamma(), Map.of(WeightRole.PROJECTION, w), groups, groups,
-                groups + " groups of " + d + " features", null));
+        return Found.of(new NormBlock.Projection(site, feed.value().site(), feed.value().gamma(),
+                Map.of(WeightRole.PROJECTION, w), new NormBlock.Heads(groups, groups, false, groups + " groups of " + d
+                + " features")));
     }
 
     /**
@@ -183,9 +189,8 @@ public final class BlockFinder {
         }
         Branch br = b.value();
         if (br.kind() == BlockKind.ATTENTION) {
-            return Found.of(new NormBlock(site, BlockKind.ATTENTION_OUTPUT, BlockKind.ATTENTION_OUTPUT, br.feed().site(),
-                    br.feed().gamma(), br.weights(), br.nHeads(), br.nKvHeads(), br.headsSource(), null, null, null,
-                    br.kvTiled()));
+            return Found.of(new NormBlock.AttentionOutput(site, br.feed().site(), br.feed().gamma(), br.weights(),
+                    new NormBlock.Heads(br.nHeads(), br.nKvHeads(), br.kvTiled(), br.headsSource())));
         }
         if (br.kind() == BlockKind.GATED_MLP) {
             return Found.of(br.toBlock(site));
@@ -208,17 +213,18 @@ public final class BlockFinder {
                 continue;
             }
             NormBlock innerBlock = find(inner.value().site());
-            BlockKind k = innerBlock.kind() == BlockKind.FINAL ? innerBlock.formula() : innerBlock.kind();
-            NormSite outer = innerBlock.feedingNorm();
+            NormBlock front = innerBlock.formulaBlock();
+            NormSite outer = front.feedingNorm();
             Value residual = GraphOps.through(add.input(1 - i), castLike);
-            if (k != BlockKind.ATTENTION_OUTPUT && k != BlockKind.GATED_MLP || outer == null
+            if (!(front instanceof NormBlock.AttentionOutput || front instanceof NormBlock.GatedMlp) || outer == null
                     || residual != GraphOps.through(outer.input(), castLike)) {
                 continue; // a post-norm residual (BERT: LN2 reads LN1's output + MLP), read as usual below
             }
-            BlockKind kind = k == BlockKind.ATTENTION_OUTPUT ? BlockKind.SANDWICH_ATTENTION : BlockKind.SANDWICH_MLP;
-            return Found.of(new NormBlock(site, kind, kind, outer, innerBlock.gamma(), innerBlock.weights(),
-                    innerBlock.nHeads(), innerBlock.nKvHeads(), innerBlock.headsSource(), null, inner.value().site(),
-                    inner.value().gamma(), innerBlock.kvTiled()));
+            NormSite innerNorm = inner.value().site();
+            Value innerGamma = inner.value().gamma();
+            return Found.of(front instanceof NormBlock.AttentionOutput a
+                    ? new NormBlock.SandwichAttention(site, outer, a.gamma(), a.weights(), a.heads(), innerNorm, innerGamma)
+                    : new NormBlock.SandwichMlp(site, outer, front.gamma(), front.weights(), innerNorm, innerGamma));
         }
         return null;
     }
@@ -278,9 +284,8 @@ public final class BlockFinder {
         }
         Map<WeightRole, WeightRef> w = new LinkedHashMap<>(att.weights());
         w.putAll(mlp.weights());
-        return Found.of(new NormBlock(site, BlockKind.PARALLEL, BlockKind.PARALLEL, norm, att.feed().gamma(), w,
-                att.nHeads(), att.nKvHeads(), att.headsSource() + "; MLP branch " + mlp.kind().label(), null, null, null,
-                att.kvTiled()));
+        return Found.of(new NormBlock.Parallel(site, norm, att.feed().gamma(), w, new NormBlock.Heads(att.nHeads(),
+                att.nKvHeads(), att.kvTiled(), att.headsSource() + "; MLP branch " + mlp.kind().label())));
     }
 
     private Found<Branch> classify(NormSite site, LinearLayer last) {

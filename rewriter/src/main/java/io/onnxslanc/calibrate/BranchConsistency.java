@@ -76,7 +76,7 @@ public final class BranchConsistency {
                 return false;
             }
         }
-        return sameValues(a.gamma(), b.gamma()) && sameValues(a.memoryGamma(), b.memoryGamma());
+        return sameValues(a.gamma(), b.gamma()) && sameValues(a.secondGamma(), b.secondGamma());
     }
 
     private static boolean sameValues(Value a, Value b) {

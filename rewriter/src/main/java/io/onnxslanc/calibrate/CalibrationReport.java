@@ -153,7 +153,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 }
             });
             ScaleResult r = c.result();
-            boolean attention = b.formula().hasAttention();
+            NormBlock.Heads heads = b.formulaBlock() instanceof NormBlock.WithHeads a ? a.heads() : null;
+            boolean attention = heads != null && b.formula().hasAttention(); // PROJECTION: groups, not heads
             String reason = c.reason();
             Double scale = c.scale();
             if (!applied && scale != null && scale != 1.0) {
@@ -167,7 +168,8 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                     b.feedingNorm() == null ? null : NormNames.of(b.feedingNorm()),
                     b.gamma() == null ? null : b.gamma().name(), weights, roles, scale,
                     r == null ? null : r.scale(), r == null ? null : r.estimated(), r == null ? null : r.relativeStdError(),
-                    attention ? b.nHeads() : null, attention ? b.nKvHeads() : null, b.headsSource(), reason,
+                    attention ? heads.nHeads() : null, attention ? heads.nKvHeads() : null,
+                    heads == null ? null : heads.source(), reason,
                     epsilonBefore, epsilonAfter, warnings, dequantized, GraphScopes.describe(b.site().root().graph()));
         }
     }

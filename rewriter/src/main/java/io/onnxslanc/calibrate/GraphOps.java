@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.canon.ConstantFolder;
 import io.onnxslanc.match.Constants;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -63,15 +64,12 @@ final class GraphOps {
         return true;
     }
 
-    /** Where integer values (shapes, bounds, axes, split sizes) are read from: the one swap point for a constant folder. */
-    static final IntegerValues INTEGERS = ShapeArithmetic.INSTANCE;
-
     /**
      * Integer contents of a small constant (shapes, axes, split sizes), including values computed from static
-     * shapes ({@link ShapeArithmetic}), or null.
+     * shapes, or null: the project's one integer folder, {@link ConstantFolder#shapeLongs}.
      */
     static long[] constantLongs(Value v) {
-        return INTEGERS.longs(v);
+        return ConstantFolder.shapeLongs(v);
     }
 
     /** The one non-constant operand of a binary node whose other operand is constant, else null. */
@@ -152,7 +150,7 @@ final class GraphOps {
         if (typed >= 0) {
             return typed;
         }
-        long[] dims = ShapeArithmetic.dims(v);
+        long[] dims = ConstantFolder.dims(v);
         return dims == null ? -1 : dims.length;
     }
 }

@@ -90,7 +90,7 @@ public final class SlancCalibrator {
     private static double firstNormScale(NormBlock b, SlancOptions options) {
         double bound;
         try {
-            bound = EmbeddingBound.ofNormInput(b.site());
+            bound = EmbeddingBound.bound(b.site().input(), 0);
         } catch (IllegalArgumentException e) {
             return 1.0;
         }
@@ -101,86 +101,90 @@ public final class SlancCalibrator {
     }
 
     private static ScaleResult scale(NormBlock b, SlancScales.Options math) {
-        var w = b.weights();
-        switch (b.formula()) {
-            case ATTENTION -> {
-                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
-                    double[] gamma = gamma(b.gamma(), wv.view().cols());
-                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
-                }
+        NormBlock f = b.formulaBlock();
+        var w = f.weights();
+        if (f instanceof NormBlock.Attention a) {
+            NormBlock.Heads h = a.heads();
+            try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                double[] gamma = gamma(a.gamma(), wv.view().cols());
+                return SlancScales.attention(wv.view(), wo.view(), gamma, h.nHeads(), h.nKvHeads(), h.kvTiled(), math);
             }
-            case CROSS_ATTENTION -> {
-                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
-                    double[] prev = gamma(b.gamma(), wo.view().rows());
-                    double[] mem = gamma(b.memoryGamma(), wv.view().cols());
-                    return SlancScales.crossAttention(wv.view(), wo.view(), prev, mem, b.nHeads(), b.nKvHeads(), b.kvTiled(),
-                            math);
-                }
-            }
-            case PARALLEL -> {
-                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
-                    double[] gamma = gamma(b.gamma(), wv.view().cols());
-                    if (w.containsKey(WeightRole.GATE)) {
-                        try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
-                             WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
-                            return SlancScales.parallelGated(wv.view(), wo.view(), gate.view(), up.view(), down.view(), gamma,
-                                    b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
-                        }
-                    }
-                    try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
-                        return SlancScales.parallel(wv.view(), wo.view(), w1.view(), w2.view(), gamma, b.nHeads(), b.nKvHeads(),
-                                b.kvTiled(), math);
-                    }
-                }
-            }
-            case NORM -> {
-                long d = b.feedingNorm().hiddenSize() > 0 ? b.feedingNorm().hiddenSize() : b.site().hiddenSize();
-                if (b.gamma() == null && d <= 0) {
-                    throw new IllegalArgumentException("the norm it reads has no gain and an unknown width");
-                }
-                int n = b.gamma() != null && d <= 0 ? (int) GraphOps.constant(b.gamma()).elementCount() : (int) d;
-                return SlancScales.normOfNorm(gamma(b.gamma(), n), n);
-            }
-            case ATTENTION_OUTPUT -> {
-                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
-                    double[] gamma = gamma(b.gamma(), wv.view().cols());
-                    return SlancScales.attention(wv.view(), wo.view(), gamma, b.nHeads(), b.nKvHeads(), b.kvTiled(),
-                            math.withResidual(false)); // the block's output alone: no identity term
-                }
-            }
-            case SANDWICH_ATTENTION -> {
-                try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
-                    return SlancScales.sandwichAttention(wv.view(), wo.view(), gamma(b.gamma(), wv.view().cols()),
-                            gamma(b.innerGamma(), wo.view().rows()), b.nHeads(), b.nKvHeads(), b.kvTiled(), math);
-                }
-            }
-            case SANDWICH_MLP -> {
-                int d = (int) b.site().hiddenSize();
-                if (d <= 0) {
-                    throw new IllegalArgumentException("the norm's width is unknown");
-                }
-                return SlancScales.sandwichGated(gamma(b.gamma(), d), gamma(b.innerGamma(), d), d);
-            }
-            case PROJECTION -> {
-                try (WeightRef.Loaded proj = w.get(WeightRole.PROJECTION).load()) {
-                    return SlancScales.projectionGroups(proj.view(), gamma(b.gamma(), proj.view().cols()), b.nHeads());
-                }
-            }
-            case GATED_MLP -> {
-                try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
-                     WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
-                    double[] gamma = gamma(b.gamma(), up.view().cols());
-                    return SlancScales.gatedMlp(gate.view(), up.view(), down.view(), gamma, math);
-                }
-            }
-            case MLP -> {
-                try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
-                    double[] gamma = gamma(b.gamma(), w1.view().cols());
-                    return SlancScales.plainMlp(w1.view(), w2.view(), gamma, math);
-                }
-            }
-            default -> throw new IllegalStateException("no formula for " + b.formula());
         }
+        if (f instanceof NormBlock.CrossAttention a) {
+            NormBlock.Heads h = a.heads();
+            try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                double[] prev = gamma(a.gamma(), wo.view().rows());
+                double[] mem = gamma(a.memoryGamma(), wv.view().cols());
+                return SlancScales.crossAttention(wv.view(), wo.view(), prev, mem, h.nHeads(), h.nKvHeads(), h.kvTiled(),
+                        math);
+            }
+        }
+        if (f instanceof NormBlock.Parallel p) {
+            NormBlock.Heads h = p.heads();
+            try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                double[] gamma = gamma(p.gamma(), wv.view().cols());
+                if (p.gatedMlp()) {
+                    try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
+                         WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
+                        return SlancScales.parallelGated(wv.view(), wo.view(), gate.view(), up.view(), down.view(), gamma,
+                                h.nHeads(), h.nKvHeads(), h.kvTiled(), math);
+                    }
+                }
+                try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
+                    return SlancScales.parallel(wv.view(), wo.view(), w1.view(), w2.view(), gamma, h.nHeads(), h.nKvHeads(),
+                            h.kvTiled(), math);
+                }
+            }
+        }
+        if (f instanceof NormBlock.Norm n) {
+            long d = n.feedingNorm().hiddenSize() > 0 ? n.feedingNorm().hiddenSize() : n.site().hiddenSize();
+            if (n.gamma() == null && d <= 0) {
+                throw new IllegalArgumentException("the norm it reads has no gain and an unknown width");
+            }
+            int size = n.gamma() != null && d <= 0 ? (int) GraphOps.constant(n.gamma()).elementCount() : (int) d;
+            return SlancScales.normOfNorm(gamma(n.gamma(), size), size);
+        }
+        if (f instanceof NormBlock.GatedMlp m) {
+            try (WeightRef.Loaded gate = w.get(WeightRole.GATE).load(); WeightRef.Loaded up = w.get(WeightRole.UP).load();
+                 WeightRef.Loaded down = w.get(WeightRole.DOWN).load()) {
+                double[] gamma = gamma(m.gamma(), up.view().cols());
+                return SlancScales.gatedMlp(gate.view(), up.view(), down.view(), gamma, math);
+            }
+        }
+        if (f instanceof NormBlock.Mlp m) {
+            try (WeightRef.Loaded w1 = w.get(WeightRole.W1).load(); WeightRef.Loaded w2 = w.get(WeightRole.W2).load()) {
+                double[] gamma = gamma(m.gamma(), w1.view().cols());
+                return SlancScales.plainMlp(w1.view(), w2.view(), gamma, math);
+            }
+        }
+        if (f instanceof NormBlock.AttentionOutput a) {
+            NormBlock.Heads h = a.heads();
+            try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                double[] gamma = gamma(a.gamma(), wv.view().cols());
+                return SlancScales.attention(wv.view(), wo.view(), gamma, h.nHeads(), h.nKvHeads(), h.kvTiled(),
+                        math.withResidual(false)); // the block's output alone: no identity term
+            }
+        }
+        if (f instanceof NormBlock.SandwichAttention a) {
+            NormBlock.Heads h = a.heads();
+            try (WeightRef.Loaded wv = w.get(WeightRole.V).load(); WeightRef.Loaded wo = w.get(WeightRole.O).load()) {
+                return SlancScales.sandwichAttention(wv.view(), wo.view(), gamma(a.gamma(), wv.view().cols()),
+                        gamma(a.innerGamma(), wo.view().rows()), h.nHeads(), h.nKvHeads(), h.kvTiled(), math);
+            }
+        }
+        if (f instanceof NormBlock.SandwichMlp m) {
+            int d = (int) m.site().hiddenSize();
+            if (d <= 0) {
+                throw new IllegalArgumentException("the norm's width is unknown");
+            }
+            return SlancScales.sandwichGated(gamma(m.gamma(), d), gamma(m.innerGamma(), d), d);
+        }
+        if (f instanceof NormBlock.Projection p) {
+            try (WeightRef.Loaded proj = w.get(WeightRole.PROJECTION).load()) {
+                return SlancScales.projectionGroups(proj.view(), gamma(p.gamma(), proj.view().cols()), p.heads().nHeads());
+            }
+        }
+        throw new IllegalStateException("no formula for " + b.formula());
     }
 
     /** The gain as d doubles (a scalar gain is broadcast), checked for NaN / infinity; null stays identity. */

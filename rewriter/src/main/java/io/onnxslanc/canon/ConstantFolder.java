@@ -50,6 +50,29 @@ public final class ConstantFolder {
         return f == null || !f.integer() || f.type() == DataType.BOOL ? null : f.ints().clone();
     }
 
+    /**
+     * Integer contents of a shape computation ({@code Shape -> Gather -> Div}, Concat of pieces, Slice, Expand ...)
+     * when every entry is known, or null: the dims come from the types or from {@link PartialShapes}, so an entry
+     * read from a static dim is known even when other dims are dynamic. Where the block walks read Slice / Split
+     * bounds, axes and Reshape targets. Each call is one evaluation with its own memo.
+     */
+    public static long[] shapeLongs(Value v) {
+        return new ShapeArithmetic().known(v);
+    }
+
+    /** Like {@link #shapeLongs}, with entries that depend on a dynamic dim as {@link StaticShapes#UNKNOWN_DIM}. */
+    public static long[] partialShapeLongs(Value v) {
+        return new ShapeArithmetic().partial(v);
+    }
+
+    /**
+     * The dims of {@code v} (dynamic ones as {@link StaticShapes#UNKNOWN_DIM}) from its type or forward inference
+     * through the graph, or null when even the rank is unknown.
+     */
+    public static long[] dims(Value v) {
+        return ShapeArithmetic.dims(v);
+    }
+
     /** Float contents of a constant expression of a float type (decoded to double), or null. */
     public static double[] doubles(Value v) {
         Folded f = folded(v);

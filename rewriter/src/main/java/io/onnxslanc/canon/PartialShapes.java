@@ -20,8 +20,8 @@ import java.util.function.Supplier;
  * value_info for intermediates when the batch and sequence axes are dynamic, yet the feature width of a packed
  * projection (3 d_model) is static and is what its chunk bounds are computed from. Inferred forward from the graph
  * inputs' types and the constants through the ops a Transformer is made of; one query memoises what it visits.
- * The one shape inference of the project: {@link StaticShapes#of} is its all-static view, calibrate's shape
- * arithmetic asks it with its own folded integer values.
+ * The one shape inference of the project: {@link StaticShapes#of} is its all-static view, the shape
+ * arithmetic behind {@link ConstantFolder#shapeLongs} asks it with its own folded integer values.
  */
 public final class PartialShapes {
     private static final long UNKNOWN = StaticShapes.UNKNOWN_DIM;

@@ -9,7 +9,7 @@ import java.util.Set;
 /**
  * Static shapes of values that carry no value_info: the all-static view of {@link PartialShapes} (null wherever a
  * dim is symbolic or unknown), the typed-dims reading both share with its {@link #UNKNOWN_DIM} marker, and the
- * shape rules of single ops (Gemm, Transpose) that calibrate's shape arithmetic uses too.
+ * shape rules of single ops (Gemm, Transpose) that the shape arithmetic (ShapeArithmetic) uses too.
  */
 public final class StaticShapes {
     private static final Set<String> SAME_SHAPE = Set.of("Cast", "Identity", "Relu", "Gelu", "Erf", "Sigmoid", "Tanh",

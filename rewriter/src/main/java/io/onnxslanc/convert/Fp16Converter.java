@@ -461,7 +461,7 @@ public final class Fp16Converter {
 
     private void applyDeclaredTypes() {
         finalTypes.forEach((v, t) -> {
-            if (v.type() != null && v.opaqueType() == null && v.elemType() != t && !v.isInitializer()) {
+            if (v.type() != null && !v.hasNonTensorType() && v.elemType() != t && !v.isInitializer()) {
                 v.setType(v.type().withElemType(t));
                 report.valuesRetyped++;
             }

@@ -8,6 +8,7 @@ import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.GraphCycleException;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
+import io.onnxslanc.ir.ProtoBytes;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.TensorType;
 import io.onnxslanc.ir.Value;
@@ -75,7 +76,7 @@ public final class ModelReader {
         for (StringStringEntryProto e : proto.getMetadataPropsList()) {
             model.metadata().put(e.getKey(), e.getValue());
         }
-        model.setPreserved(proto.toBuilder().clearGraph().clearIrVersion().clearMetadataProps()
+        ProtoBytes.setPreserved(model, proto.toBuilder().clearGraph().clearIrVersion().clearMetadataProps()
                 .build().toByteArray());
         try {
             fillGraph(graph, proto.getGraph());
@@ -165,7 +166,7 @@ public final class ModelReader {
             for (AttributeProto ap : np.getAttributeList()) {
                 n.setAttribute(attribute(graph, ap));
             }
-            n.setPreserved(np.toBuilder().clearInput().clearOutput().clearName().clearOpType().clearDomain()
+            ProtoBytes.setPreserved(n, np.toBuilder().clearInput().clearOutput().clearName().clearOpType().clearDomain()
                     .clearAttribute().build().toByteArray());
         }
         GraphProto.Builder leftover = gp.toBuilder().clearNode().clearInitializer().clearInput().clearOutput()
@@ -188,7 +189,7 @@ public final class ModelReader {
             applyType(v, vi);
             graph.addOutput(v);
         }
-        graph.setPreserved(leftover.build().toByteArray());
+        ProtoBytes.setPreserved(graph, leftover.build().toByteArray());
     }
 
     /** value_info and the graph output must agree on the element type: a converter that retyped one half broke the model. */
@@ -224,7 +225,7 @@ public final class ModelReader {
             }
             v.setType(new TensorType(DataType.fromCode(code), shape));
         } else {
-            v.setOpaqueType(tp.toByteArray());
+            ProtoBytes.setNonTensorType(v, tp.toByteArray());
             if (tp.hasTensorType() && DataType.isKnownCode(tp.getTensorType().getElemType())) {
                 v.setType(new TensorType(DataType.fromCode(tp.getTensorType().getElemType()), null));
             }

@@ -7,6 +7,7 @@ import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
+import io.onnxslanc.ir.ProtoBytes;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.TensorType;
 import io.onnxslanc.ir.Value;
@@ -46,7 +47,7 @@ final class ProtoEncoder {
      * structure as small messages, every tensor's bytes streamed from its source while the file is written.
      */
     List<ProtoPiece> modelPieces(Model model) throws IOException {
-        ModelProto.Builder b = ModelProto.parseFrom(model.preserved()).toBuilder();
+        ModelProto.Builder b = ModelProto.parseFrom(ProtoBytes.preserved(model)).toBuilder();
         b.setIrVersion(model.irVersion());
         Map<String, Long> original = new java.util.LinkedHashMap<>();
         b.getOpsetImportList().forEach(o -> original.put(o.getDomain(), o.getVersion()));
@@ -100,7 +101,7 @@ final class ProtoEncoder {
                 b.addValueInfo(valueInfo(v));
             }
         }
-        b.mergeFrom(GraphProto.parseFrom(g.preserved()));
+        b.mergeFrom(GraphProto.parseFrom(ProtoBytes.preserved(g)));
         parts.add(ProtoPiece.message(b.build()));
         return parts;
     }
@@ -127,7 +128,7 @@ final class ProtoEncoder {
         if (!n.spelledDomain().isEmpty()) {
             high.setDomain(n.spelledDomain());
         }
-        high.mergeFrom(NodeProto.parseFrom(n.preserved()));
+        high.mergeFrom(NodeProto.parseFrom(ProtoBytes.preserved(n)));
         parts.add(ProtoPiece.message(high.build()));
         return parts;
     }
@@ -281,8 +282,8 @@ final class ProtoEncoder {
 
     private static ValueInfoProto valueInfo(Value v) throws InvalidProtocolBufferException {
         ValueInfoProto.Builder b = ValueInfoProto.newBuilder().setName(v.name());
-        if (v.opaqueType() != null) {
-            b.setType(TypeProto.parseFrom(v.opaqueType()));
+        if (v.hasNonTensorType()) {
+            b.setType(TypeProto.parseFrom(ProtoBytes.nonTensorType(v)));
         } else if (v.type() != null) {
             b.setType(typeProto(v.type()));
         }

@@ -63,7 +63,7 @@ public final class ElementTypes {
                     continue;
                 }
                 DataType d = declaredType(out);
-                if (d == null && out.opaqueType() == null) {
+                if (d == null && !out.hasNonTensorType()) {
                     d = outputType(n, i);
                 }
                 if (d != null) {
@@ -81,7 +81,7 @@ public final class ElementTypes {
     }
 
     private static DataType declaredType(Value v) {
-        if (v.opaqueType() != null || v.type() == null || v.elemType() == DataType.UNDEFINED) {
+        if (v.hasNonTensorType() || v.type() == null || v.elemType() == DataType.UNDEFINED) {
             return null;
         }
         return v.elemType();
@@ -188,7 +188,7 @@ public final class ElementTypes {
         if (seq == null || depth > 64) {
             return null;
         }
-        if (seq.opaqueType() != null) {
+        if (seq.hasNonTensorType()) {
             try {
                 TypeProto t = TypeProto.parseFrom(seq.opaqueType());
                 if (t.hasSequenceType() && t.getSequenceType().getElemType().hasTensorType()) {

@@ -60,11 +60,12 @@ public final class Graph {
         this.docString = s == null ? "" : s;
     }
 
-    public byte[] preserved() {
+    /** Read and written by {@link ProtoBytes} only: the io package's bridge. */
+    byte[] preserved() {
         return preserved;
     }
 
-    public void setPreserved(byte[] p) {
+    void setPreserved(byte[] p) {
         this.preserved = p;
     }
 

@@ -46,11 +46,12 @@ public final class Model {
         return metadata;
     }
 
-    public byte[] preserved() {
+    /** Read and written by {@link ProtoBytes} only: the io package's bridge. */
+    byte[] preserved() {
         return preserved;
     }
 
-    public void setPreserved(byte[] p) {
+    void setPreserved(byte[] p) {
         this.preserved = p;
     }
 }

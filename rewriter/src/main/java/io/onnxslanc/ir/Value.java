@@ -54,11 +54,20 @@ public final class Value {
         return type == null ? null : type.elemType();
     }
 
-    public byte[] opaqueType() {
+    /**
+     * True for a value that is no tensor (a sequence, map or optional): the IR keeps its type as the original
+     * serialized TypeProto, which only the io package reads and writes ({@link ProtoBytes}).
+     */
+    public boolean hasNonTensorType() {
+        return opaqueType != null;
+    }
+
+    /** Read and written by {@link ProtoBytes} and {@link ElementTypes} only. */
+    byte[] opaqueType() {
         return opaqueType;
     }
 
-    public void setOpaqueType(byte[] serializedTypeProto) {
+    void setOpaqueType(byte[] serializedTypeProto) {
         this.opaqueType = serializedTypeProto;
     }
 

@@ -2,7 +2,6 @@ package io.onnxslanc.match;
 
 import io.onnxslanc.canon.CanonicalView;
 import io.onnxslanc.ir.Node;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -24,12 +23,12 @@ public final class DecomposedRmsNormPattern implements NormPattern {
     }
 
     @Override
-    public Optional<NormSite> match(Node anchor) {
+    public Outcome match(Node anchor) {
         return match(anchor, new CanonicalView());
     }
 
     @Override
-    public Optional<NormSite> match(Node anchor, CanonicalView view) {
-        return DecomposedNorm.match(kind(), view, anchor).asOptional();
+    public Outcome match(Node anchor, CanonicalView view) {
+        return DecomposedNorm.match(kind(), view, anchor);
     }
 }

@@ -5,7 +5,6 @@ import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -15,6 +14,9 @@ import java.util.Set;
 abstract class FusedNormPattern implements NormPattern {
     static final Set<String> DEFAULT_DOMAINS = Set.of(Domains.ONNX);
     static final Set<String> MICROSOFT = Set.of(Domains.MICROSOFT);
+    /** The reason for a fused op in a domain no pattern reads (op type, domain). */
+    static final String NO_PATTERN_FOR_DOMAIN = "a %s in domain '%s', which has no pattern (known: LayerNormalization and "
+            + "SimplifiedLayerNormalization in '' or com.microsoft, RMSNormalization in '', Skip* in com.microsoft)";
 
     private final NormKind kind;
     private final String opType;
@@ -50,15 +52,21 @@ abstract class FusedNormPattern implements NormPattern {
     }
 
     @Override
-    public final Optional<NormSite> match(Node node) {
-        if (!node.opType().equals(opType) || !domains.contains(node.domain())) {
-            return Optional.empty();
+    public final Outcome match(Node node) {
+        if (!node.opType().equals(opType)) {
+            return Outcome.fail("'" + node.name() + "' is a " + node.opType() + ", not a " + opType);
+        }
+        if (!domains.contains(node.domain())) {
+            return Outcome.fail(NO_PATTERN_FOR_DOMAIN.formatted(opType, node.domain()));
         }
         Value input = node.input(0);
         Value skip = skipIndex >= 0 ? node.input(skipIndex) : null;
         Value output = node.output(0);
-        if (input == null || output == null || (skipIndex >= 0 && skip == null)) {
-            return Optional.empty();
+        if (input == null || output == null) {
+            return Outcome.fail("its input or output is missing");
+        }
+        if (skipIndex >= 0 && skip == null) {
+            return Outcome.fail("its skip input (input " + skipIndex + ") is missing");
         }
         Value gamma = parameter(node.input(gammaIndex));
         Value beta = betaIndex >= 0 ? parameter(node.input(betaIndex)) : null;
@@ -69,7 +77,7 @@ abstract class FusedNormPattern implements NormPattern {
         }
         long hidden = Constants.normalizedSize(gamma, input, node.intAttr("axis", -1));
         Epsilon eps = new Epsilon.InAttribute(node, "epsilon", node.floatAttr("epsilon", defaultEpsilon));
-        return Optional.of(new NormSite(kind, node, input, skip, entry, gamma, beta, eps, hidden, List.of(node),
+        return Outcome.of(new NormSite(kind, node, input, skip, entry, gamma, beta, eps, hidden, List.of(node),
                 output, sideOutputs(node)));
     }
 

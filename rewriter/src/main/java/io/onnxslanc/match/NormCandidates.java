@@ -50,6 +50,7 @@ public final class NormCandidates {
         Set<Node> claimed = Collections.newSetFromMap(new IdentityHashMap<>());
         sites.forEach(s -> claimed.addAll(s.nodes()));
         CanonicalView view = new CanonicalView();
+        NormMatcher matcher = new NormMatcher(NormMatcher.defaultPatterns());
         Map<Node, Node> rootByReduction = new LinkedHashMap<>(); // outermost root per mean of squares
         List<Candidate> out = new ArrayList<>();
         graph.forEachNodeRecursive(n -> {
@@ -57,7 +58,7 @@ public final class NormCandidates {
                 return;
             }
             if (FUSED.contains(n.opType())) {
-                out.add(candidate(n, fusedReason(n)));
+                out.add(candidate(n, fusedReason(matcher, view, n)));
                 return;
             }
             Value v = n.output(0);
@@ -84,12 +85,10 @@ public final class NormCandidates {
                 GraphScopes.describe(n.graph()));
     }
 
-    private static String fusedReason(Node n) {
-        if (n.input(0) == null || n.output(0) == null) {
-            return "its input or output is missing";
-        }
-        return "a " + n.opType() + " in domain '" + n.domain() + "', which has no pattern (known: LayerNormalization and "
-                + "SimplifiedLayerNormalization in '' or com.microsoft, RMSNormalization in '', Skip* in com.microsoft)";
+    /** The fused pattern's own reason (wrong domain, a missing operand). */
+    private static String fusedReason(NormMatcher matcher, CanonicalView view, Node n) {
+        String why = matcher.whyNot(n, view);
+        return why != null ? why : n.opType() + " '" + n.name() + "' matches on its own but is not among the norms found";
     }
 
     /** The reduction node when the radicand (less an epsilon) is a mean or sum of squares or a one-pass variance. */

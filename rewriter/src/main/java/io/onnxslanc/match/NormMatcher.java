@@ -10,7 +10,6 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -72,10 +71,11 @@ public final class NormMatcher {
         for (int i = 0; i < nodes.size(); i++) {
             Node node = nodes.get(i);
             if (!claimed.contains(node)) {
-                matchAt(node, claimed, view).ifPresent(site -> {
+                NormSite site = matchAt(node, claimed, view);
+                if (site != null) {
                     claimed.addAll(site.nodes());
                     found.add(new Keyed(2 * position.getOrDefault(site.root(), 0), site));
-                });
+                }
             }
             for (Graph sub : node.subgraphs()) {
                 for (NormSite s : visit(sub, claimed, view)) {
@@ -87,13 +87,30 @@ public final class NormMatcher {
         return found.stream().map(Keyed::site).toList();
     }
 
-    private Optional<NormSite> matchAt(Node node, Set<Node> claimed, CanonicalView view) {
+    /** The first pattern's site at {@code node} that claims no claimed node, or null. */
+    private NormSite matchAt(Node node, Set<Node> claimed, CanonicalView view) {
         for (NormPattern p : byRootOp.getOrDefault(node.opType(), List.of())) {
-            Optional<NormSite> site = p.match(node, view);
-            if (site.isPresent() && site.get().nodes().stream().noneMatch(claimed::contains)) {
-                return site;
+            Outcome o = p.match(node, view);
+            if (o.matched() && o.site().nodes().stream().noneMatch(claimed::contains)) {
+                return o.site();
             }
         }
-        return Optional.empty();
+        return null;
+    }
+
+    /**
+     * Why no pattern of this matcher matches at {@code node} on its own: the reason of the first pattern that can
+     * start at its op type, or null when one matches (or none can start there).
+     */
+    String whyNot(Node node, CanonicalView view) {
+        String first = null;
+        for (NormPattern p : byRootOp.getOrDefault(node.opType(), List.of())) {
+            Outcome o = p.match(node, view);
+            if (o.matched()) {
+                return null;
+            }
+            first = first == null ? o.reason() : first;
+        }
+        return first;
     }
 }

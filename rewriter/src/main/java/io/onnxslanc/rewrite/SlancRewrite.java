@@ -179,7 +179,7 @@ public final class SlancRewrite {
             scaleSkipBias(graph, site, anchor, factor, f, warnings);
         }
         compensateSideOutputs(graph, site, s, f, type);
-        double epsAfter = rescaleEpsilon(graph, site, f, warnings);
+        double epsAfter = rescaleEpsilon(site, f, "slanc_epsilon_" + NormNames.of(site), warnings);
         return new Applied(c, site.epsilon().value(), epsAfter, f, warnings);
     }
 
@@ -304,8 +304,18 @@ public final class SlancRewrite {
         };
     }
 
-    /** epsilon * f^2 for the factor f actually stored; returns the new epsilon as stored. */
-    private static double rescaleEpsilon(Graph graph, NormSite site, double f, List<String> warnings) {
+    /**
+     * Multiplies a norm's epsilon by f^power (power 2 when epsilon is added to the variance, 1 on a standard
+     * deviation), as a norm whose input is multiplied by f needs to keep its output: the float attribute of a fused
+     * norm, or a new constant {@code constantName} for the norm's Add (in the type the Add sees; the old operand may be
+     * shared and is dropped only when nothing else reads it). The rewrite calls it with f = 1/s; other rewrites that
+     * change a norm's input scale (the samples' residual amplifier) with theirs. Underflow to 0, or below FP16's
+     * smallest subnormal, adds a line to {@code warnings}. Nothing happens for a norm without epsilon.
+     *
+     * @return the new epsilon as stored
+     */
+    public static double rescaleEpsilon(NormSite site, double f, String constantName, List<String> warnings) {
+        Graph graph = site.root().graph();
         Epsilon eps = site.epsilon();
         double before = eps.value();
         if (eps instanceof Epsilon.InAttribute a) {
@@ -343,7 +353,7 @@ public final class SlancRewrite {
             ArrayTensor nt = ArrayTensor.ofReals(type, data.dims(), scaled);
             double after = nt.toDoubles()[0];
             Value old = t.addNode().input(t.inputIndex());
-            t.addNode().setInput(t.inputIndex(), graph.addConstant("slanc_epsilon_" + NormNames.of(site), nt));
+            t.addNode().setInput(t.inputIndex(), graph.addConstant(constantName, nt));
             dropIfUnused(old);
             if (after == 0 && before > 0) {
                 warnings.add("epsilon of norm '" + NormNames.of(site) + "' underflows to 0 in " + type + " ("

@@ -21,6 +21,11 @@ class BlockFinderTest {
                 .collect(Collectors.toMap(b -> b.site().name(), Function.identity()));
     }
 
+    /** The head counts of a block with an attention part (or of the one in front of a final norm). */
+    static NormBlock.Heads heads(NormBlock b) {
+        return ((NormBlock.WithHeads) b.formulaBlock()).heads();
+    }
+
     private static String weight(NormBlock b, WeightRole role) {
         return b.weights().get(role).name();
     }
@@ -38,9 +43,9 @@ class BlockFinderTest {
         assertEquals("l0.input_ln.weight", att0.gamma().name());
         assertEquals("l0.wv", weight(att0, WeightRole.V));
         assertEquals("l0.wo", weight(att0, WeightRole.O));
-        assertEquals(8, att0.nHeads());
-        assertEquals(4, att0.nKvHeads());
-        assertTrue(att0.headsSource().contains("V Reshape"), att0.headsSource());
+        assertEquals(8, heads(att0).nHeads());
+        assertEquals(4, heads(att0).nKvHeads());
+        assertTrue(heads(att0).source().contains("V Reshape"), heads(att0).source());
         assertFalse(att0.weights().get(WeightRole.V).storedIsMath()); // MatMul B = W^T
         assertEquals(4 * 4, att0.weights().get(WeightRole.V).outFeatures());
 
@@ -56,8 +61,8 @@ class BlockFinderTest {
         assertEquals(BlockKind.ATTENTION, att1.kind(), att1.reason());
         assertTrue(att1.weights().get(WeightRole.V).storedIsMath(), "Gemm(transB=1) stores W itself");
         assertTrue(att1.weights().get(WeightRole.O).storedIsMath(), "initializer behind Transpose stores W itself");
-        assertEquals(8, att1.nHeads());
-        assertEquals(4, att1.nKvHeads());
+        assertEquals(8, heads(att1).nHeads());
+        assertEquals(4, heads(att1).nKvHeads());
 
         NormBlock fin = blocks.get("final_ln");
         assertEquals(BlockKind.FINAL, fin.kind(), fin.reason());
@@ -79,9 +84,9 @@ class BlockFinderTest {
         assertEquals("emb_ln", a0.feedingNorm().name()); // post-norm: the norm that produced the block's input
         assertEquals("emb_ln.weight", a0.gamma().name());
         assertEquals(List.of("l0.wv", "l0.wo"), a0.weights().values().stream().map(WeightRef::name).toList());
-        assertEquals(4, a0.nHeads());
-        assertEquals(4, a0.nKvHeads());
-        assertTrue(a0.headsSource().contains(", 4, 6]"), a0.headsSource()); // [1, 5, 4, 6] once the static Shape dims fold
+        assertEquals(4, heads(a0).nHeads());
+        assertEquals(4, heads(a0).nKvHeads());
+        assertTrue(heads(a0).source().contains(", 4, 6]"), heads(a0).source()); // [1, 5, 4, 6] once the static Shape dims fold
 
         NormBlock m0 = blocks.get("l0/out_ln");
         assertEquals(BlockKind.MLP, m0.kind(), m0.reason());
@@ -111,7 +116,7 @@ class BlockFinderTest {
             assertEquals("c_attn.weight", wv.name());
             assertEquals(2 * Transformers.GD, wv.outFrom(), "V is the third block of the packed columns");
             assertEquals(3 * Transformers.GD, wv.outTo());
-            assertEquals(Transformers.GHEADS, a.nHeads());
+            assertEquals(Transformers.GHEADS, heads(a).nHeads());
             NormBlock fin = blocks.get("ln_f");
             assertEquals(BlockKind.FINAL, fin.kind(), fin.reason());
             assertEquals(BlockKind.MLP, fin.formula());
@@ -162,9 +167,9 @@ class BlockFinderTest {
         assertEquals(BlockKind.FIRST, blocks.get("input_ln").kind());
         NormBlock a = blocks.get("post_ln");
         assertEquals(BlockKind.ATTENTION, a.kind(), a.reason());
-        assertEquals(8, a.nHeads());
-        assertEquals(4, a.nKvHeads());
-        assertTrue(a.headsSource().startsWith("GroupQueryAttention"), a.headsSource());
+        assertEquals(8, heads(a).nHeads());
+        assertEquals(4, heads(a).nKvHeads());
+        assertTrue(heads(a).source().startsWith("GroupQueryAttention"), heads(a).source());
         assertEquals("wv", weight(a, WeightRole.V));
         assertEquals("wo_flat", weight(a, WeightRole.O)); // behind a Reshape
         NormBlock fin = blocks.get("final_ln");
@@ -178,7 +183,7 @@ class BlockFinderTest {
         WeightRef wv = packed.weights().get(WeightRole.V);
         assertEquals("qkv", wv.name());
         assertEquals(2 * Transformers.LD, wv.outFrom());
-        assertEquals(8, packed.nHeads());
-        assertEquals(8, packed.nKvHeads());
+        assertEquals(8, heads(packed).nHeads());
+        assertEquals(8, heads(packed).nKvHeads());
     }
 }

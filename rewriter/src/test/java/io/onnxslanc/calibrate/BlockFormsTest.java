@@ -87,7 +87,7 @@ class BlockFormsTest {
         NormBlock b = c.block();
         assertEquals(BlockKind.CROSS_ATTENTION, b.formula(), b.reason());
         assertEquals("dec_ln1", b.feedingNorm().name(), "Gamma_prev: the norm feeding W_q (pre-norm: the block's own)");
-        assertEquals("enc_ln", b.memoryNorm().name());
+        assertEquals("enc_ln", ((NormBlock.CrossAttention) b.formulaBlock()).memoryNorm().name());
         double expected = SlancReference.crossAttention(fromMatMulB(t.data("cross.wv"), D, HEADS * HD),
                 fromMatMulB(t.data("cross.wo"), HEADS * HD, D), toDoubles(t.data("dec_ln1.weight")),
                 toDoubles(t.data("enc_ln.weight")));
@@ -105,7 +105,7 @@ class BlockFormsTest {
 
         NormBlock b = calibrate(t).get("ln2").block();
         assertEquals(BlockKind.CROSS_ATTENTION, b.formula(), b.reason());
-        assertTrue(b.headsSource().contains("graph input 'memory'"), b.headsSource());
+        assertTrue(BlockFinderTest.heads(b).source().contains("graph input 'memory'"), BlockFinderTest.heads(b).source());
         double expected = SlancReference.crossAttention(fromMatMulB(t.data("cross.wv"), D, HEADS * HD),
                 fromMatMulB(t.data("cross.wo"), HEADS * HD, D), toDoubles(t.data("ln1.weight")), null);
         assertClose(expected, calibrate(t).get("ln2").scale(), "cross-attention, memory with unit gain");
@@ -181,9 +181,9 @@ class BlockFormsTest {
         NormCalibration c = calibrate(t).get("ln2");
         NormBlock b = c.block();
         assertEquals(BlockKind.ATTENTION, b.formula(), b.reason());
-        assertEquals(HEADS, b.nHeads());
-        assertEquals(2, b.nKvHeads());
-        assertTrue(b.kvTiled(), b.headsSource());
+        assertEquals(HEADS, BlockFinderTest.heads(b).nHeads());
+        assertEquals(2, BlockFinderTest.heads(b).nKvHeads());
+        assertTrue(BlockFinderTest.heads(b).kvTiled(), BlockFinderTest.heads(b).source());
         double[][] wv = fromMatMulB(t.data("attn.wv"), D, 2 * HD);
         double[][] wo = fromMatMulB(t.data("attn.wo"), HEADS * HD, D);
         double[] gamma = toDoubles(t.data("ln1.weight"));

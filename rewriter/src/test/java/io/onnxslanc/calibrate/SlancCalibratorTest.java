@@ -168,7 +168,7 @@ class SlancCalibratorTest {
     void unknownBlocksStayUnscaledAndProgressCountsEveryNorm() {
         TestGraph t = Transformers.llama(19);
         List<NormBlock> blocks = new ArrayList<>(BlockFinder.findAll(t.g, t.sites));
-        blocks.set(2, NormBlock.unknown(blocks.get(2).site(), "because the test says so"));
+        blocks.set(2, new NormBlock.Unknown(blocks.get(2).site(), "because the test says so"));
         long[] steps = new long[2];
         Progress counting = new Progress() {
             @Override

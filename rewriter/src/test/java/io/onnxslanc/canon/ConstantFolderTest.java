@@ -48,6 +48,23 @@ class ConstantFolderTest {
         assertArrayEquals(new long[] {0, 4, 8}, ConstantFolder.longs(bounds));
     }
 
+    @Test
+    void shapeChainsOverADynamicBatchKeepTheStaticEntries() {
+        // a packed [3 * 12] projection whose batch and sequence dims are dynamic: its chunk size is still 36 / 3
+        Value x = g.input("x", -1, -1, 12);
+        Value w = g.graph().addInitializer("W", GraphBuilder.floats(DataType.FLOAT, new long[] {12, 36}, new double[12 * 36]));
+        Value shape = g.op("Shape", g.op("MatMul", x, w));
+        Value width = g.op("Gather", List.of(Attribute.ofInt("axis", 0)), shape, g.longsConstant(-1));
+        Value chunk = g.op("Div", width, g.longsConstant(3));
+        assertArrayEquals(new long[] {12}, ConstantFolder.shapeLongs(chunk));
+        assertNull(ConstantFolder.longs(chunk), "the general folder needs every dim of the Shape");
+        assertNull(ConstantFolder.shapeLongs(shape), "the batch and sequence entries are not known");
+        long u = StaticShapes.UNKNOWN_DIM;
+        assertArrayEquals(new long[] {u, u, 36}, ConstantFolder.partialShapeLongs(shape));
+        Value sizes = g.op("Expand", chunk, g.longsConstant(3));
+        assertArrayEquals(new long[] {12, 12, 12}, ConstantFolder.shapeLongs(sizes));
+    }
+
     private Value scalarInt(long v) {
         return g.op("Constant", List.of(Attribute.ofInt("value_int", v)));
     }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.onnxslanc.calibrate.BlockFinder;
-import io.onnxslanc.calibrate.BlockKind;
 import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.calibrate.NormCalibration;
 import io.onnxslanc.calibrate.SlancCalibrator;
@@ -45,7 +44,7 @@ class SlancRewriteTest {
     }
 
     private static NormCalibration fixed(NormSite site, double s) {
-        NormBlock b = new NormBlock(site, BlockKind.ATTENTION, BlockKind.ATTENTION, null, null, Map.of(), 0, 0, null, null);
+        NormBlock b = new NormBlock.Attention(site, null, null, Map.of(), new NormBlock.Heads(0, 0, false, null));
         return new NormCalibration(b, null, s, null);
     }
 

@@ -1,21 +1,21 @@
 package io.onnxslanc.samples.amplify;
 
-import io.onnxslanc.match.Constants;
-import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.BlockKind;
 import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.calibrate.NormNames;
 import io.onnxslanc.calibrate.WeightRef;
 import io.onnxslanc.calibrate.WeightRole;
-import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
 import io.onnxslanc.ir.Walk;
+import io.onnxslanc.match.Constants;
 import io.onnxslanc.match.Epsilon;
 import io.onnxslanc.match.NormMatcher;
 import io.onnxslanc.match.NormSite;
+import io.onnxslanc.rewrite.SlancRewrite;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -47,6 +47,7 @@ public final class ResidualAmplifier {
     private static final Set<String> CAST_LIKE = Walk.CAST_LIKE;
     private static final Set<String> LAYOUT = Walk.LAYOUT;
 
+    private final Model model;
     private final Graph graph;
     private final double c;
     private final AmplifyOptions options;
@@ -59,6 +60,7 @@ public final class ResidualAmplifier {
     private final List<String> warnings = new ArrayList<>();
 
     private ResidualAmplifier(Model model, AmplifyOptions options, List<NormSite> sites) {
+        this.model = model;
         this.graph = model.graph();
         this.c = options.factor();
         this.options = options;
@@ -91,7 +93,7 @@ public final class ResidualAmplifier {
         for (NormSite s : sites) {
             check(s);
         }
-        List<NormBlock> blocks = BlockFinder.findAll(graph, sites);
+        List<NormBlock> blocks = Slanc.blocks(model, sites);
         NormBlock first = null;
         for (NormBlock b : blocks) {
             if (b.kind() == BlockKind.UNKNOWN) {
@@ -307,7 +309,7 @@ public final class ResidualAmplifier {
     }
 
     private static boolean isConstant(Value v) {
-        return io.onnxslanc.match.Constants.tensor(v) != null;
+        return Constants.tensor(v) != null;
     }
 
     /** Post-norm: the norm's output is the stream, so gain and bias become c times larger (new constants). */
@@ -388,18 +390,13 @@ public final class ResidualAmplifier {
         return false;
     }
 
-    /** epsilon times c^2: a float attribute, or a new constant for this norm's Add (the old one may be shared). */
+    /** epsilon times c^2 (c on a standard deviation), as the SLaNC rewrite rescales it; false without epsilon. */
     private boolean scaleEpsilon(NormSite s) {
-        Epsilon eps = s.epsilon();
-        if (eps instanceof Epsilon.InAttribute a) {
-            a.node().setAttribute(Attribute.ofFloat(a.attribute(), (float) (a.value() * c * c)));
-            return true;
+        if (s.epsilon() instanceof Epsilon.Absent) {
+            return false;
         }
-        if (eps instanceof Epsilon.InTensor t) {
-            ScaledConstants.replace(graph, t.addNode(), t.inputIndex(), Math.pow(c, t.power()), "epsilon of norm '" + NormNames.of(s) + "'");
-            return true;
-        }
-        return false;
+        SlancRewrite.rescaleEpsilon(s, c, "amplify_epsilon_" + safe(NormNames.of(s)), warnings);
+        return true;
     }
 
     private static String safe(String name) {

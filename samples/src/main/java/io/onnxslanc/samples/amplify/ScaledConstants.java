@@ -9,8 +9,6 @@ import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.TensorType;
 import io.onnxslanc.ir.Value;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
@@ -80,29 +78,17 @@ final class ScaledConstants {
             throw new IllegalArgumentException(what + " is " + t.dataType()
                     + "; residual amplification works on FLOAT (or DOUBLE) models, before any FP16 conversion");
         }
-        ByteBuffer in = t.read().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        int n = Math.toIntExact(t.elementCount());
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(t.byteSize())).order(ByteOrder.LITTLE_ENDIAN);
-        if (t.dataType() == DataType.FLOAT) {
-            for (int i = 0; i < n; i++) {
-                out.putFloat(i * 4, (float) (in.getFloat(i * 4) * factor));
-            }
-        } else {
-            for (int i = 0; i < n; i++) {
-                out.putDouble(i * 8, in.getDouble(i * 8) * factor);
-            }
+        double[] values = t.toDoubles();
+        for (int i = 0; i < values.length; i++) {
+            values[i] *= factor; // in double, rounded once to the tensor's type by the encoder
         }
-        return new ArrayTensor(t.dataType(), t.dims(), out);
+        return ArrayTensor.ofReals(t.dataType(), t.dims(), values);
     }
 
     /** A scalar constant of the element type of {@code like} (FLOAT when unknown). */
     static Value scalar(Graph graph, String base, double value, Value like) {
         DataType type = like != null && like.elemType() == DataType.DOUBLE ? DataType.DOUBLE : DataType.FLOAT;
-        ArrayTensor t = type == DataType.DOUBLE
-                ? new ArrayTensor(DataType.DOUBLE, new long[0],
-                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putDouble(0, value))
-                : ArrayTensor.scalarFloat((float) value);
-        return graph.addConstant(base, t);
+        return graph.addConstant(base, ArrayTensor.ofReals(type, new long[0], value));
     }
 
     /** Inserts {@code v * factor} before the first node using {@code v} and points those uses at it. */

@@ -15,7 +15,7 @@ import io.onnxslanc.check.probe.NormTaps;
 import io.onnxslanc.check.tokenize.EncoderInput;
 import io.onnxslanc.check.tokenize.HfTokenizerJson;
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
-import io.onnxslanc.calibrate.BlockFinder;
+import io.onnxslanc.Slanc;
 import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
@@ -162,7 +162,7 @@ class ResidualAmplifierTest {
 
     /** SLaNC must still find the block in front of every norm of the amplified model. */
     private static void assertBlocksRecognised(Model m) {
-        for (NormBlock b : BlockFinder.findAll(m.graph(), NormMatcher.findAll(m.graph()))) {
+        for (NormBlock b : Slanc.blocks(m, NormMatcher.findAll(m.graph()))) {
             assertTrue(b.recognised(), b.site().name() + ": " + b.reason());
         }
     }

@@ -70,7 +70,7 @@ class SubgraphModelsFp16Test {
                 float16InSubgraphs(written), report.toText().strip().replace('\n', ' '));
         // float tensors enter and leave the main graph as FP16 (no keep-io-types), so If / Loop / Scan carry FP16
         for (Value v : concat(written.graph().inputs(), written.graph().outputs())) {
-            assertTrue(v.opaqueType() != null || v.elemType() != DataType.FLOAT, test + ": " + v.name() + " is still float32");
+            assertTrue(v.hasNonTensorType() || v.elemType() != DataType.FLOAT, test + ": " + v.name() + " is still float32");
         }
 
         try (OpenedSession s = SessionFactory.cpu().open(ModelSource.file(converted))) {

@@ -1,7 +1,5 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.canon;
 
-import io.onnxslanc.canon.PartialShapes;
-import io.onnxslanc.canon.StaticShapes;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;
@@ -21,11 +19,13 @@ import java.util.Map;
  * {@code chunk(3, -1)} of nn.MultiheadAttention's packed projection as Split sizes computed from
  * {@code Shape -> Gather -> Div}, even when every dim is static; this turns those back into numbers.
  * Entries that depend on a dynamic dim stay unknown, and a value with any unknown entry is not known.
+ * <p>
+ * The integer half of {@link ConstantFolder}, reached through {@link ConstantFolder#shapeLongs} and
+ * {@link ConstantFolder#partialShapeLongs}: it keeps entries that depend on a dynamic dim as
+ * {@link StaticShapes#UNKNOWN_DIM}, which the general folding (all values known, any type) does not.
  */
 final class ShapeArithmetic {
-    /** Each question is one evaluation, with its own memo (shapes and values visited once per question). */
-    static final IntegerValues INSTANCE = v -> new ShapeArithmetic().known(v);
-    private static final long UNKNOWN = ShapeValues.UNKNOWN;
+    private static final long UNKNOWN = StaticShapes.UNKNOWN_DIM;
     private static final int MAX_DEPTH = 32;
     private static final int MAX_ELEMENTS = 1 << 12;
 
@@ -67,7 +67,7 @@ final class ShapeArithmetic {
         return r == null || !r.known() ? null : r.values();
     }
 
-    /** Like {@link #longs} but with dynamic entries as {@link ShapeValues#UNKNOWN}; null when not even the length is known. */
+    /** Like {@link #known} but with dynamic entries as {@link #UNKNOWN}; null when not even the length is known. */
     long[] partial(Value v) {
         Ints r = eval(v, 0);
         return r == null ? null : r.values();
@@ -149,11 +149,6 @@ final class ShapeArithmetic {
             n *= dim;
         }
         return new Ints(new long[0], new long[] {n});
-    }
-
-    /** The dims of a value from its type, dynamic ones as UNKNOWN; null when the type has no rank. */
-    static long[] staticDims(Value x) {
-        return x == null ? null : StaticShapes.partialFromType(x.type());
     }
 
     private Ints gather(Node p, int depth) {
