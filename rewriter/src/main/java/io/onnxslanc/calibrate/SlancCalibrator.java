@@ -90,7 +90,7 @@ public final class SlancCalibrator {
     private static double firstNormScale(NormBlock b, SlancOptions options) {
         double bound;
         try {
-            bound = EmbeddingBound.bound(b.site().input(), 0);
+            bound = EmbeddingBound.ofNormInput(b.site());
         } catch (IllegalArgumentException e) {
             return 1.0;
         }
