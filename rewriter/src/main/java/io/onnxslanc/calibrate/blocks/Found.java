@@ -3,7 +3,8 @@ package io.onnxslanc.calibrate.blocks;
 /**
  * A search result: the thing found, or the reason nothing was found (failures are data, not exceptions).
  *
- * <p>Public because the scale side ({@code calibrate.EmbeddingBound}) reads the quantized-table lookups of this package.
+ * <p>Public because the scale side ({@code calibrate.EmbeddingBound}) reads the quantized-table lookups of this
+ * package.
  */
 public record Found<T>(T value, String reason) {
 
