@@ -1,13 +1,13 @@
 package io.onnxslanc;
 
-import io.onnxslanc.calibrate.BlockFinder;
 import io.onnxslanc.calibrate.BranchConsistency;
 import io.onnxslanc.calibrate.CalibrationException;
 import io.onnxslanc.calibrate.CalibrationReport;
-import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.calibrate.NormCalibration;
 import io.onnxslanc.calibrate.SlancCalibrator;
 import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.calibrate.blocks.BlockFinder;
+import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.WriteOptions;

@@ -1,5 +1,9 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.calibrate.blocks.NormBlock;
+import io.onnxslanc.calibrate.blocks.NormNames;
+import io.onnxslanc.calibrate.blocks.WeightRef;
+import io.onnxslanc.calibrate.blocks.WeightRole;
 import io.onnxslanc.canon.ConstantFolder;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.GraphScopes;

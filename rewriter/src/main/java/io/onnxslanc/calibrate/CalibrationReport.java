@@ -2,6 +2,10 @@ package io.onnxslanc.calibrate;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.annotation.JsonPropertyOrder;
+import io.onnxslanc.calibrate.blocks.BlockKind;
+import io.onnxslanc.calibrate.blocks.NormBlock;
+import io.onnxslanc.calibrate.blocks.NormNames;
+import io.onnxslanc.calibrate.blocks.QuantizedWeight;
 import io.onnxslanc.calibrate.math.ScaleResult;
 import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.match.NormCandidates;

@@ -1,5 +1,9 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.calibrate.blocks.Found;
+import io.onnxslanc.calibrate.blocks.QuantizedLinear;
+import io.onnxslanc.calibrate.blocks.QuantizedWeight;
+import io.onnxslanc.calibrate.blocks.WeightRef;
 import io.onnxslanc.calibrate.math.MatrixView;
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;

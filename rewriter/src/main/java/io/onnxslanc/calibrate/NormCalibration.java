@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.calibrate.math.ScaleResult;
 
 /**

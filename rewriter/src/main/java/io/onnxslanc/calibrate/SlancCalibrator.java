@@ -1,9 +1,15 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.calibrate.blocks.BlockKind;
+import io.onnxslanc.calibrate.blocks.NormBlock;
+import io.onnxslanc.calibrate.blocks.NormNames;
+import io.onnxslanc.calibrate.blocks.WeightRef;
+import io.onnxslanc.calibrate.blocks.WeightRole;
 import io.onnxslanc.calibrate.math.ScaleResult;
 import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.ir.Tensor;
 import io.onnxslanc.ir.Value;
+import io.onnxslanc.match.Constants;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -141,7 +147,7 @@ public final class SlancCalibrator {
             if (n.gamma() == null && d <= 0) {
                 throw new IllegalArgumentException("the norm it reads has no gain and an unknown width");
             }
-            int size = n.gamma() != null && d <= 0 ? (int) GraphOps.constant(n.gamma()).elementCount() : (int) d;
+            int size = n.gamma() != null && d <= 0 ? (int) Constants.tensor(n.gamma()).elementCount() : (int) d;
             return SlancScales.normOfNorm(gamma(n.gamma(), size), size);
         }
         if (f instanceof NormBlock.GatedMlp m) {

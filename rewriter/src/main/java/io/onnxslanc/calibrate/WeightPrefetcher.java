@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate;
 
+import io.onnxslanc.calibrate.blocks.WeightRef;
 import io.onnxslanc.ir.Tensor;
 import java.io.IOException;
 import java.nio.ByteBuffer;

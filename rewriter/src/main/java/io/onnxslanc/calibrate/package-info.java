@@ -1,6 +1,7 @@
 /**
- * Calibrate: which block stands in front of each norm ({@link io.onnxslanc.calibrate.BlockFinder}) and its SLaNC scale
- * ({@link io.onnxslanc.calibrate.SlancCalibrator}); the formulas are derived in docs/method.md.
+ * Calibrate, scale: the SLaNC scale of each norm ({@link io.onnxslanc.calibrate.SlancCalibrator}) from the block in
+ * front of it, which {@link io.onnxslanc.calibrate.blocks.BlockFinder} finds; the formulas are derived in
+ * docs/method.md and computed in {@code calibrate.math}.
  *
  * <p>Where this package sits among the stages, and how to extend it: docs/architecture.md in the repository.
  */

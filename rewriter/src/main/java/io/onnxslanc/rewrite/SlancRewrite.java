@@ -2,7 +2,7 @@ package io.onnxslanc.rewrite;
 
 import io.onnxslanc.match.Constants;
 import io.onnxslanc.calibrate.NormCalibration;
-import io.onnxslanc.calibrate.NormNames;
+import io.onnxslanc.calibrate.blocks.NormNames;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;

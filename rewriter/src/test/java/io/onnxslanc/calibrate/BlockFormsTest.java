@@ -8,6 +8,10 @@ import static io.onnxslanc.ir.Attribute.ofString;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.calibrate.blocks.BlockFinder;
+import io.onnxslanc.calibrate.blocks.BlockFinderTest;
+import io.onnxslanc.calibrate.blocks.BlockKind;
+import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Value;

@@ -3,6 +3,8 @@ package io.onnxslanc.calibrate;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 
+import io.onnxslanc.calibrate.blocks.BlockFinder;
+import io.onnxslanc.calibrate.blocks.BlockKind;
 import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;

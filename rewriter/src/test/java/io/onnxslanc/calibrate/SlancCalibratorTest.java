@@ -16,8 +16,10 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.Progress;
+import io.onnxslanc.calibrate.blocks.BlockFinder;
+import io.onnxslanc.calibrate.blocks.NormBlock;
+import io.onnxslanc.calibrate.math.SlancScales;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

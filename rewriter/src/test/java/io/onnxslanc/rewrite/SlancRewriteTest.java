@@ -5,13 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.onnxslanc.calibrate.BlockFinder;
-import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.calibrate.NormCalibration;
 import io.onnxslanc.calibrate.SlancCalibrator;
 import io.onnxslanc.calibrate.SlancOptions;
 import io.onnxslanc.calibrate.TestGraph;
 import io.onnxslanc.calibrate.Transformers;
+import io.onnxslanc.calibrate.blocks.BlockFinder;
+import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;

@@ -1,11 +1,11 @@
 package io.onnxslanc.samples.amplify;
 
 import io.onnxslanc.Slanc;
-import io.onnxslanc.calibrate.BlockKind;
-import io.onnxslanc.calibrate.NormBlock;
-import io.onnxslanc.calibrate.NormNames;
-import io.onnxslanc.calibrate.WeightRef;
-import io.onnxslanc.calibrate.WeightRole;
+import io.onnxslanc.calibrate.blocks.BlockKind;
+import io.onnxslanc.calibrate.blocks.NormBlock;
+import io.onnxslanc.calibrate.blocks.NormNames;
+import io.onnxslanc.calibrate.blocks.WeightRef;
+import io.onnxslanc.calibrate.blocks.WeightRole;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.Model;
 import io.onnxslanc.ir.Node;

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.check.ep.OpenedSession;
 import io.onnxslanc.check.ep.SessionFactory;
 import io.onnxslanc.check.model.ModelSource;
@@ -16,7 +17,6 @@ import io.onnxslanc.check.tokenize.EncoderInput;
 import io.onnxslanc.check.tokenize.HfTokenizerJson;
 import io.onnxslanc.check.tokenize.Llama2cTokenizer;
 import io.onnxslanc.Slanc;
-import io.onnxslanc.calibrate.NormBlock;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.ir.Model;

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.GraphScopes;
@@ -350,7 +350,7 @@ public final class BlockFinder {
         w.put(WeightRole.V, a.wv().weight());
         w.put(WeightRole.O, wo.weight());
         Found<NormIndex.Feed> vFeed = index.feeding(a.wv().input(), "W_v '" + a.wv().weight().name() + "'");
-        LinearLayer wq = AttentionBlocks.queryProjection(a.probs());
+        LinearLayer wq = UnfusedAttention.queryProjection(a.probs());
         Found<NormIndex.Feed> qFeed = wq == null ? null : index.feeding(wq.input(), "W_q '" + wq.weight().name() + "'");
         boolean selfAttention = qFeed == null || !qFeed.ok() || vFeed.ok() && vFeed.value().site() == qFeed.value().site();
         if (selfAttention) {

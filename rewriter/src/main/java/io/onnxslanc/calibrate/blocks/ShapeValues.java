@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
@@ -117,5 +117,14 @@ final class ShapeValues {
             }
         }
         return -1;
+    }
+
+    /** A target shape as text, unknown entries as "?", for the reasons of the walks. */
+    static String text(long[] shape) {
+        StringBuilder sb = new StringBuilder("[");
+        for (int i = 0; i < shape.length; i++) {
+            sb.append(i == 0 ? "" : ", ").append(shape[i] == ShapeValues.UNKNOWN ? "?" : Long.toString(shape[i]));
+        }
+        return sb.append(']').toString();
     }
 }

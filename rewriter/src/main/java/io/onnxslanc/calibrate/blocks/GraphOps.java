@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.canon.ConstantFolder;
 import io.onnxslanc.match.Constants;

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import static io.onnxslanc.calibrate.Transformers.LD;
 import static io.onnxslanc.calibrate.Transformers.LFF;
@@ -10,6 +10,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.calibrate.NormCalibration;
+import io.onnxslanc.calibrate.SlancCalibrator;
+import io.onnxslanc.calibrate.SlancOptions;
+import io.onnxslanc.calibrate.SlancReference;
+import io.onnxslanc.calibrate.TestGraph;
 import io.onnxslanc.calibrate.math.SlancScales;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.DataType;

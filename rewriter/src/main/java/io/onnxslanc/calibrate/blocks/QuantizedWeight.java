@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.calibrate.math.DecodedLines;
 import io.onnxslanc.calibrate.math.MatrixView;
@@ -14,8 +14,11 @@ import java.util.function.Function;
  * as bytes: {@link WeightRef#load()} asks {@link #lines} for a decoder over the mapped quantized data, and the
  * SLaNC kernels dequantize run by run. The report names the weight by its quantized initializer and says how it
  * was dequantized ({@link #how}).
+ *
+ * <p>Public because the scale side reads it: the report names how a weight was dequantized, and the first norm's
+ * embedding bound maps a quantized table.
  */
-final class QuantizedWeight implements Tensor {
+public final class QuantizedWeight implements Tensor {
     private final List<Tensor> sources;
     private final Function<List<ByteBuffer>, DecodedLines> decoder;
     private final int rows;
@@ -35,7 +38,8 @@ final class QuantizedWeight implements Tensor {
         this.how = how;
     }
 
-    String how() {
+    /** How the weight was dequantized; public for the calibration report's "dequantized" column. */
+    public String how() {
         return how;
     }
 
@@ -60,8 +64,11 @@ final class QuantizedWeight implements Tensor {
         throw new UnsupportedOperationException("a quantized weight (" + how + ") is dequantized on the fly, not read as bytes");
     }
 
-    /** Maps the sources and returns the stored [rows x cols] view plus what to release when done. */
-    Mapped map(String name) {
+    /**
+     * Maps the sources and returns the stored [rows x cols] view plus what to release when done; public for the
+     * first norm's embedding bound, which reads a quantized table's rows.
+     */
+    public Mapped map(String name) {
         List<ByteBuffer> mapped = new ArrayList<>();
         try {
             for (Tensor t : sources) {
@@ -75,8 +82,8 @@ final class QuantizedWeight implements Tensor {
         }
     }
 
-    /** The decoded stored view and the mapped regions behind it. */
-    record Mapped(MatrixView stored, DecodedLines lines, List<Tensor> sources, List<ByteBuffer> regions)
+    /** The decoded stored view and the mapped regions behind it; public as the result of {@link #map}. */
+    public record Mapped(MatrixView stored, DecodedLines lines, List<Tensor> sources, List<ByteBuffer> regions)
             implements AutoCloseable {
         @Override
         public void close() {

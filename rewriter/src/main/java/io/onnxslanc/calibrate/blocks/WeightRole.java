@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 /** The part a weight plays in a block's SLaNC formula. */
 public enum WeightRole {

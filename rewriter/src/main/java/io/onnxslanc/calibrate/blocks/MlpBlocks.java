@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Value;
@@ -92,7 +92,7 @@ final class MlpBlocks {
             String op = p.opType();
             if (p.isDefaultDomain() && (p.is("Split") || p.is("Slice"))) {
                 // one chunk of a packed projection (Phi3's gate_up_proj: chunk(2) written as Slice or Split)
-                Found<LinearLayer> chunk = AttentionBlocks.packedRows(p, x);
+                Found<LinearLayer> chunk = PackedProjections.packedRows(p, x);
                 if (!chunk.ok()) {
                     return Found.fail("reaches " + GraphOps.describe(x) + " ('" + p.name() + "'): " + chunk.reason());
                 }

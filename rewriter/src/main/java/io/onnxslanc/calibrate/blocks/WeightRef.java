@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.calibrate.math.MatrixView;
 import io.onnxslanc.ir.DataType;
@@ -56,7 +56,8 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         return outFeatures() != totalOutFeatures();
     }
 
-    static MatrixView.ElementType elementType(DataType t) {
+    /** The kernels' element type of a float data type, null for others; public for the embedding bound's tables. */
+    public static MatrixView.ElementType elementType(DataType t) {
         return switch (t) {
             case FLOAT -> MatrixView.ElementType.FLOAT32;
             case FLOAT16 -> MatrixView.ElementType.FLOAT16;

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.ir.Node;
 import io.onnxslanc.ir.Tensor;

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.calibrate.quant.AffineLines;
 import io.onnxslanc.calibrate.quant.FloatTables;
@@ -23,8 +23,11 @@ import java.util.List;
  *       scale computed at run time from x), so the linear map from x to the output is W^T = (B - B_zp) B_scale:
  *       that is what is calibrated; the activation's scale does not enter.</li>
  * </ul>
+ *
+ * <p>Public only for {@link #dequantizeLinear(Node, Tensor, String)}, which the first norm's embedding bound
+ * ({@code calibrate.EmbeddingBound}) uses for a quantized embedding table.
  */
-final class QuantizedLinear {
+public final class QuantizedLinear {
     private static final String MS = "com.microsoft";
 
     private QuantizedLinear() {
@@ -183,9 +186,10 @@ final class QuantizedLinear {
 
     /**
      * The same for the constant {@code x} that reaches the DequantizeLinear's input through row selections
-     * (an embedding table Gathered before a per-tensor DequantizeLinear, as quantize_dynamic writes it).
+     * (an embedding table Gathered before a per-tensor DequantizeLinear, as quantize_dynamic writes it). Public for the
+     * first norm's embedding bound in {@code calibrate}, which reads a quantized table's rows this way.
      */
-    static Found<QuantizedWeight> dequantizeLinear(Node dq, Tensor x, String xName) {
+    public static Found<QuantizedWeight> dequantizeLinear(Node dq, Tensor x, String xName) {
         String where = "DequantizeLinear '" + dq.name() + "'";
         Tensor scale = GraphOps.constant(dq.input(1));
         Value zpValue = dq.input(2) == null || dq.input(2).name().isEmpty() ? null : dq.input(2);

@@ -1,7 +1,12 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
-/** A search result: the thing found, or the reason nothing was found (failures are data, not exceptions). */
-record Found<T>(T value, String reason) {
+/**
+ * A search result: the thing found, or the reason nothing was found (failures are data, not exceptions).
+ *
+ * <p>Public because the scale side ({@code calibrate.EmbeddingBound}) reads the quantized-table lookups of this
+ * package.
+ */
+public record Found<T>(T value, String reason) {
 
     static <T> Found<T> of(T value) {
         return new Found<>(value, null);
@@ -11,7 +16,8 @@ record Found<T>(T value, String reason) {
         return new Found<>(null, reason);
     }
 
-    boolean ok() {
+    /** Whether something was found; public for the callers of the public lookups in other packages. */
+    public boolean ok() {
         return value != null;
     }
 

@@ -1,4 +1,4 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 /** What stands in front of a norm, which decides its SLaNC formula (docs/method.md). */
 public enum BlockKind {

@@ -1,10 +1,12 @@
-package io.onnxslanc.calibrate;
+package io.onnxslanc.calibrate.blocks;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.onnxslanc.calibrate.TestGraph;
+import io.onnxslanc.calibrate.Transformers;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Value;
 import java.util.List;
@@ -13,7 +15,7 @@ import java.util.function.Function;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
-class BlockFinderTest {
+public class BlockFinderTest {
 
     private static Map<String, NormBlock> byName(TestGraph t) {
         t.g.verify();
@@ -22,7 +24,7 @@ class BlockFinderTest {
     }
 
     /** The head counts of a block with an attention part (or of the one in front of a final norm). */
-    static NormBlock.Heads heads(NormBlock b) {
+    public static NormBlock.Heads heads(NormBlock b) {
         return ((NormBlock.WithHeads) b.formulaBlock()).heads();
     }
 
