@@ -189,13 +189,9 @@ public final class MatrixView implements BlockSource {
      */
     @Override
     public void copyBlock(int r0, int r1, int c0, int c1, double[] dst) {
-        Objects.checkFromToIndex(r0, r1, rows());
-        Objects.checkFromToIndex(c0, c1, cols());
+        checkBlock(r0, r1, c0, c1, dst);
         int width = c1 - c0;
         int height = r1 - r0;
-        if (dst.length < height * width) {
-            throw new IllegalArgumentException("destination holds " + dst.length + " values, block needs " + height * width);
-        }
         if (!transposed) {
             for (int r = r0; r < r1; r++) {
                 readRun(r * storedCols + c0, width, dst, (r - r0) * width, 1);
@@ -214,13 +210,9 @@ public final class MatrixView implements BlockSource {
      */
     @Override
     public void copyBlockColumnMajor(int r0, int r1, int c0, int c1, double[] dst) {
-        Objects.checkFromToIndex(r0, r1, rows());
-        Objects.checkFromToIndex(c0, c1, cols());
+        checkBlock(r0, r1, c0, c1, dst);
         int width = c1 - c0;
         int height = r1 - r0;
-        if (dst.length < height * width) {
-            throw new IllegalArgumentException("destination holds " + dst.length + " values, block needs " + height * width);
-        }
         if (transposed) {
             for (int c = c0; c < c1; c++) {
                 readRun(c * storedCols + r0, height, dst, (c - c0) * height, 1);
@@ -229,6 +221,15 @@ public final class MatrixView implements BlockSource {
             for (int r = r0; r < r1; r++) {
                 readRun(r * storedCols + c0, width, dst, r - r0, height);
             }
+        }
+    }
+
+    private void checkBlock(int r0, int r1, int c0, int c1, double[] dst) {
+        Objects.checkFromToIndex(r0, r1, rows());
+        Objects.checkFromToIndex(c0, c1, cols());
+        long needed = (long) (r1 - r0) * (c1 - c0);
+        if (dst.length < needed) {
+            throw new IllegalArgumentException("destination holds " + dst.length + " values, block needs " + needed);
         }
     }
 
