@@ -59,7 +59,10 @@ public final class SlancPipeline {
         // 1. read: the twin whose data file is written while SLaNC computes (null: nothing worth streaming ahead)
         Model twin = null;
         ConversionReport twinConversion = null;
-        if (slanc != null && !slanc.dryRun() && ModelWriter.spoolable(model, write)) {
+        // a model whose weights already fit inline needs no twin: conversion only shrinks them (a second parse of
+        // a 200k-node graph costs seconds)
+        if (slanc != null && !slanc.dryRun() && ModelWriter.writesExternalData(model, write)
+                && ModelWriter.spoolable(model, write)) {
             twin = ModelReader.read(in);
             twinConversion = fp16 == null ? null : Fp16Converter.convert(twin, fp16); // option errors surface here
             twin.graph().cleanup();

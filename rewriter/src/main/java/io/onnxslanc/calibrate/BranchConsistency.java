@@ -76,7 +76,9 @@ public final class BranchConsistency {
             WeightRef wa = e.getValue();
             WeightRef wb = b.weights().get(e.getKey());
             Value va = ga.lookup(wa.name());
-            if (va == null || va != gb.lookup(wb.name()) || wa.outFrom() != wb.outFrom() || wa.outTo() != wb.outTo()) {
+            if (va == null || va != gb.lookup(wb.name()) || wa.outFrom() != wb.outFrom() || wa.outTo() != wb.outTo()
+                    || wa.groups() != wb.groups() || wa.groupStride() != wb.groupStride() || wa.factor() != wb.factor()
+                    || !java.util.Arrays.equals(wa.rowScales(), wb.rowScales())) {
                 return false;
             }
         }

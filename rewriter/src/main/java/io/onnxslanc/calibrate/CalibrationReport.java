@@ -151,7 +151,7 @@ public record CalibrationReport(@JsonProperty("already_calibrated") boolean alre
                 if (!weights.contains(w.name())) {
                     weights.add(w.name());
                 }
-                roles.put(role.label(), w.name() + (w.isPartial() ? "[rows " + w.outFrom() + ".." + w.outTo() + "]" : ""));
+                roles.put(role.label(), w.name() + w.describeRows());
                 if (w.tensor() instanceof QuantizedWeight q) {
                     dequantized.put(w.name(), q.how());
                 }

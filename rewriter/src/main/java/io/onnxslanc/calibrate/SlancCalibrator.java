@@ -1,6 +1,7 @@
 package io.onnxslanc.calibrate;
 
 import io.onnxslanc.calibrate.blocks.BlockKind;
+import io.onnxslanc.calibrate.blocks.HeapCopies;
 import io.onnxslanc.calibrate.blocks.NormBlock;
 import io.onnxslanc.calibrate.blocks.NormNames;
 import io.onnxslanc.calibrate.blocks.WeightRef;
@@ -36,6 +37,7 @@ public final class SlancCalibrator {
                 options.progress().advance(1);
             }
         } finally {
+            HeapCopies.releaseAll();
             options.progress().end();
         }
         return out;

@@ -126,6 +126,10 @@ public final class ConvertedTensor implements Tensor {
     }
 
     private void streamFromFile(ExternalTensor et, WritableByteChannel out) throws IOException {
+        if (et.byteSize() > CHUNK_BYTES && ConversionPipeline.THREADS > 1) {
+            record(ConversionPipeline.stream(et, CHUNK_BYTES, this::convert, out));
+            return;
+        }
         ByteBuffer half = SCRATCH.get()[1];
         ClampStats[] total = {ClampStats.EMPTY};
         et.readChunks(SCRATCH.get()[0], floats -> {

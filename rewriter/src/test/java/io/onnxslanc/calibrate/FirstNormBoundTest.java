@@ -65,6 +65,37 @@ class FirstNormBoundTest {
         assertEquals(SlancScales.roundToPowerOfTwo(want), firstNormScale(t));
     }
 
+    @org.junit.jupiter.api.io.TempDir
+    java.nio.file.Path dir;
+
+    @Test
+    void aTableInAnExternalDataFileIsReadInChunksOfRowsWithTheSameBoundAndErrors() throws java.io.IOException {
+        // 3000 x 640 floats: 7.7 MB, several 4 MiB chunks of whole rows, the last one short
+        int rows = 3000;
+        int cols = 640;
+        java.util.Random random = new java.util.Random(12);
+        float[] table = new float[rows * cols];
+        for (int i = 0; i < table.length; i++) {
+            table[i] = (float) (random.nextGaussian() * (i / cols == 2777 ? 3 : 1)); // row 2777, in the last chunk, is largest
+        }
+        java.nio.file.Path file = dir.resolve("tok.data");
+        ByteBuffer bytes = ByteBuffer.allocate(16 + 4 * table.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        bytes.position(16);
+        bytes.asFloatBuffer().put(table);
+        java.nio.file.Files.write(file, bytes.array());
+        TestGraph t = new TestGraph(5);
+        Value tok = t.g.addInitializer("tok", new io.onnxslanc.io.ExternalTensor(file, 16, 4L * table.length, DataType.FLOAT,
+                new long[] {rows, cols}));
+        assertEquals(SlancReference.maxRowNorm(table, cols), EmbeddingBound.bound(tok, 0), 1e-12 * SlancReference.maxRowNorm(table, cols));
+        // a NaN: the same error as for a table in memory, naming the element
+        bytes.putFloat(16 + 4 * (1234 * cols + 5), Float.NaN);
+        java.nio.file.Files.write(file, bytes.array());
+        IllegalArgumentException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> EmbeddingBound.bound(tok, 0));
+        org.junit.jupiter.api.Assertions.assertTrue(e.getMessage().contains("'tok' contains NaN at stored element [1234, 5]"),
+                e.getMessage());
+    }
+
     @Test
     void aSkipNormWhoseSkipIsNotFromTablesGetsTheUnitScale() {
         // post-norm after ORT fusion: input = the embeddings, skip = the attention branch (here a graph input); the

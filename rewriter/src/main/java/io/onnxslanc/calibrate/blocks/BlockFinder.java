@@ -1,5 +1,6 @@
 package io.onnxslanc.calibrate.blocks;
 
+import io.onnxslanc.canon.ConstantFolder;
 import io.onnxslanc.ir.Graph;
 import io.onnxslanc.ir.GraphScopes;
 import io.onnxslanc.ir.Node;
@@ -25,6 +26,8 @@ import java.util.Set;
  */
 public final class BlockFinder {
     private final NormIndex index;
+    /** Why the last three-term sum was not a parallel block, when one branch was a linear layer that did not fit. */
+    private String parallelFailure;
 
     /** One branch of a residual sum: its formula kind, the norm feeding it and what the formula reads. */
     private record Branch(BlockKind kind, NormIndex.Feed feed, Map<WeightRole, WeightRef> weights, int nHeads,
@@ -93,7 +96,7 @@ public final class BlockFinder {
             candidates = List.of(site.input(), site.skip());
             where = "inputs " + GraphOps.describe(site.input()) + " and " + GraphOps.describe(site.skip());
         } else {
-            Value x = GraphOps.through(site.input(), io.onnxslanc.ir.Walk.CAST_LIKE);
+            Value x = throughRowReshapes(GraphOps.through(site.input(), io.onnxslanc.ir.Walk.CAST_LIKE), site.hiddenSize());
             Found<NormIndex.Feed> direct = index.feeding(x, "the input");
             if (direct.ok()) {
                 NormIndex.Feed f = direct.value();
@@ -107,6 +110,7 @@ public final class BlockFinder {
                 }
                 return Found.fail("input is " + GraphOps.describe(x) + ", not a residual Add x + block(x)");
             }
+            parallelFailure = null;
             for (List<Value> terms : threeTerms(p)) {
                 Found<NormBlock> parallel = parallel(site, terms);
                 if (parallel != null) {
@@ -123,7 +127,7 @@ public final class BlockFinder {
         List<NormBlock> recognised = new ArrayList<>();
         String firstFailure = null;
         for (Value c : candidates) {
-            Found<LinearLayer> out = LinearLayer.of(GraphOps.throughLayoutAndBias(c).producer());
+            Found<LinearLayer> out = scaledLinear(c);
             if (!out.ok()) {
                 continue;
             }
@@ -143,7 +147,7 @@ public final class BlockFinder {
         if (firstFailure != null) {
             return Found.fail(where + ": " + firstFailure);
         }
-        return Found.fail(where + " with no MatMul weight found");
+        return Found.fail(where + " with no MatMul weight found" + (parallelFailure == null ? "" : "; " + parallelFailure));
     }
 
     /**
@@ -154,7 +158,17 @@ public final class BlockFinder {
     private Found<NormBlock> projectionHeads(NormSite site, Value x) {
         Found<LinearLayer> lin = LinearLayer.of(GraphOps.throughLayoutAndBias(x).producer());
         if (!lin.ok()) {
-            return null;
+            // one part of a packed projection picked by Split / Slice / Gather (Persimmon's q_layernorm reads Q of
+            // query_key_value viewed [.., heads, 3, head_dim]): the rows that part keeps, as for W_v
+            Node p = x.producer();
+            if (p == null || !p.isDefaultDomain() || !p.isOneOf(Set.of("Split", "Slice", "Gather", "GatherND"))) {
+                return null;
+            }
+            Found<ValuePath> picked = ValuePath.of(x);
+            if (!picked.ok()) {
+                return null;
+            }
+            lin = Found.of(picked.value().wv());
         }
         WeightRef w = lin.value().weight();
         long d = site.hiddenSize();
@@ -229,6 +243,100 @@ public final class BlockFinder {
         return null;
     }
 
+    /**
+     * The linear layer ending a residual branch, through layout ops, a bias, Mul / Div by scalar constants
+     * (Granite multiplies every block's output by residual_multiplier) and Mul by a per-feature constant (LayerScale:
+     * DINOv2, CaiT): the constants are folded into its weight (c W, diag(lambda) W), since the formulas are linear in
+     * the last layer's W.
+     */
+    private static Found<LinearLayer> scaledLinear(Value branch) {
+        double factor = 1.0;
+        List<double[]> perRow = new ArrayList<>();
+        Value v = GraphOps.throughLayoutAndBias(branch);
+        for (int guard = 0; guard < 4; guard++) {
+            Node p = v.producer();
+            Value other = p == null || !p.isDefaultDomain() || !(p.is("Mul") || p.is("Div")) ? null
+                    : GraphOps.nonConstantOperand(p);
+            if (other == null || p.is("Div") && other != p.input(0)) {
+                break;
+            }
+            Value constant = p.input(other == p.input(0) ? 1 : 0);
+            java.util.OptionalDouble k = ConstantFolder.scalar(constant);
+            if (k.isPresent()) {
+                if (!Double.isFinite(k.getAsDouble()) || k.getAsDouble() == 0) {
+                    break;
+                }
+                factor *= p.is("Mul") ? k.getAsDouble() : 1 / k.getAsDouble();
+            } else {
+                double[] rows = p.is("Mul") ? lastAxisVector(constant) : null;
+                if (rows == null) {
+                    break;
+                }
+                perRow.add(rows);
+            }
+            v = GraphOps.throughLayoutAndBias(other);
+        }
+        Found<LinearLayer> lin = LinearLayer.of(v.producer());
+        if (!lin.ok() || factor == 1.0 && perRow.isEmpty()) {
+            return lin;
+        }
+        LinearLayer l = lin.value();
+        WeightRef w = factor == 1.0 ? l.weight() : l.weight().times(factor);
+        for (double[] rows : perRow) {
+            if (rows.length != w.outFeatures()) {
+                return Found.fail("'" + l.node().name() + "' writes " + w.outFeatures() + " features, multiplied by "
+                        + rows.length + " constants per feature");
+            }
+            w = w.timesRows(rows);
+        }
+        return Found.of(new LinearLayer(l.node(), l.input(), w));
+    }
+
+    /** A finite constant whose dims are all 1 but the last (a per-feature scale), or null. */
+    private static double[] lastAxisVector(Value c) {
+        io.onnxslanc.ir.Tensor t = ConstantFolder.value(c);
+        if (t == null || t.elementCount() < 2 || t.elementCount() > Integer.MAX_VALUE) {
+            return null;
+        }
+        long[] dims = t.dims();
+        for (int i = 0; i < dims.length - 1; i++) {
+            if (dims[i] != 1) {
+                return null;
+            }
+        }
+        double[] v = ConstantFolder.doubles(c);
+        if (v == null) {
+            return null;
+        }
+        for (double x : v) {
+            if (!Double.isFinite(x)) {
+                return null;
+            }
+        }
+        return v;
+    }
+
+    /**
+     * Steps back through Reshapes that keep the feature axis as the last one (OPT flattens the residual stream to
+     * [tokens, d] around its MLP and views it back after): rows are regrouped, each row's values unchanged.
+     */
+    private static Value throughRowReshapes(Value x, long d) {
+        for (int guard = 0; guard < 8 && d > 0; guard++) {
+            Node p = x.producer();
+            long[] target = p == null || !p.is("Reshape") ? null : ShapeValues.tail(p.input(1));
+            if (target == null || target.length == 0 || target[target.length - 1] != d
+                    || GraphOps.inferredRank(p.input(0)) < 1) {
+                return x;
+            }
+            long[] from = ConstantFolder.dims(p.input(0));
+            if (from == null || from.length == 0 || from[from.length - 1] != d) {
+                return x; // the last axis of the source must be the same d features
+            }
+            x = GraphOps.through(p.input(0), io.onnxslanc.ir.Walk.CAST_LIKE);
+        }
+        return x;
+    }
+
     /** The ways to read Add(a, b) as a sum of three terms: a or b itself an Add of two computed values. */
     private static List<List<Value>> threeTerms(Node add) {
         List<List<Value>> out = new ArrayList<>();
@@ -250,16 +358,21 @@ public final class BlockFinder {
     private Found<NormBlock> parallel(NormSite site, List<Value> terms) {
         List<Branch> branches = new ArrayList<>();
         List<Value> rest = new ArrayList<>();
+        String failure = null;
         for (Value t : terms) {
-            Found<LinearLayer> out = LinearLayer.of(GraphOps.throughLayoutAndBias(t).producer());
+            Found<LinearLayer> out = scaledLinear(t);
             Found<Branch> b = out.ok() ? classify(site, out.value()) : null;
             if (b != null && b.ok()) {
                 branches.add(b.value());
             } else {
                 rest.add(t);
+                failure = failure != null || b == null ? failure : b.reason();
             }
         }
         if (branches.size() != 2 || rest.size() != 1) {
+            if (failure != null && branches.size() + rest.size() == 3 && rest.size() == 2) {
+                parallelFailure = "as a parallel block: " + failure;
+            }
             return null;
         }
         Branch att = branches.get(0).kind() == BlockKind.ATTENTION ? branches.get(0) : branches.get(1);

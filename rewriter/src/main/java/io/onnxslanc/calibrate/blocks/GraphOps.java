@@ -151,6 +151,58 @@ final class GraphOps {
             return typed;
         }
         long[] dims = ConstantFolder.dims(v);
-        return dims == null ? -1 : dims.length;
+        if (dims != null) {
+            return dims.length;
+        }
+        return rankBackward(v, 0);
+    }
+
+    private static final Set<String> RANK_KEEPING = Set.of("Cast", "Identity", "Relu", "Gelu", "FastGelu", "Tanh", "Sigmoid",
+            "Erf", "Neg", "Sqrt", "Softmax", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization",
+            "Dropout");
+
+    /**
+     * The rank read backwards when forward inference stops (a Reshape with a computed target upstream): through ops
+     * that keep the rank of their first input, a MatMul by a 2-D constant, and elementwise ops whose other operand
+     * is a constant of rank at most 1 or a value of known rank (the larger rank wins when both are known), and a
+     * Reshape whose target has a known length.
+     */
+    private static int rankBackward(Value v, int depth) {
+        int typed = rank(v);
+        if (typed >= 0 || depth > 64) {
+            return typed;
+        }
+        long[] dims = depth == 0 ? null : ConstantFolder.dims(v);
+        if (dims != null) {
+            return dims.length;
+        }
+        Node p = v.producer();
+        if (p == null || !p.isDefaultDomain() && !p.domain().equals("com.microsoft")) {
+            return -1;
+        }
+        if (RANK_KEEPING.contains(p.opType())) {
+            return rankBackward(p.input(0), depth + 1);
+        }
+        if (p.is("Reshape")) {
+            long[] target = ShapeValues.of(p.input(1)); // its length is the rank, even with computed entries
+            return target == null ? -1 : target.length;
+        }
+        if (p.is("Pow") && isConstant(p.input(1)) && rank(p.input(1)) <= 1) {
+            return rankBackward(p.input(0), depth + 1);
+        }
+        if (p.is("MatMul") && isConstant(p.input(1)) && rank(p.input(1)) == 2) {
+            return rankBackward(p.input(0), depth + 1);
+        }
+        if (p.isOneOf(Set.of("Add", "Sub", "Mul", "Div")) && p.inputs().size() == 2) {
+            Value other = nonConstantOperand(p);
+            if (other != null) {
+                Value constant = other == p.input(0) ? p.input(1) : p.input(0);
+                return rank(constant) >= 0 && rank(constant) <= 1 ? rankBackward(other, depth + 1) : -1;
+            }
+            int a = rankBackward(p.input(0), depth + 1);
+            int b = a < 0 ? -1 : rankBackward(p.input(1), depth + 1);
+            return a < 0 || b < 0 ? -1 : Math.max(a, b);
+        }
+        return -1;
     }
 }

@@ -155,6 +155,8 @@ final class NormIndex {
                 cur = GraphOps.nonConstantOperand(p);
             } else if (GraphOps.isBiasAdd(p)) {
                 cur = GraphOps.nonConstantOperand(p);
+            } else if (p.is("Mul") && p.isDefaultDomain() && maskOperand(p) >= 0) {
+                cur = p.input(1 - maskOperand(p)); // DeBERTa: embeddings * attention_mask zero padded rows only
             } else {
                 break;
             }
@@ -170,5 +172,38 @@ final class NormIndex {
         }
         long n = t.elementCount();
         return n == 1 || d < 0 || n == d;
+    }
+
+    private static final java.util.Set<String> MASK_PATH = java.util.Set.of("Cast", "Unsqueeze", "Reshape", "Expand",
+            "Identity");
+
+    /**
+     * The operand of a Mul that is a mask: an integer or boolean graph input (attention_mask) only cast and
+     * reshaped, so the product keeps or zeroes whole rows and never enlarges a norm's output; -1 when neither is.
+     */
+    static int maskOperand(Node mul) {
+        for (int i = 0; i < 2; i++) {
+            Value v = mul.input(i);
+            for (int guard = 0; guard < 8 && v != null && v.producer() != null && mul.inputs().size() == 2; guard++) {
+                Node q = v.producer();
+                if (!q.isDefaultDomain() || !q.isOneOf(MASK_PATH)) {
+                    v = null;
+                    break;
+                }
+                v = q.input(0);
+            }
+            if (v != null && v.producer() == null && v.graph() != null && v.graph().inputs().contains(v)
+                    && v.type() != null && isIntegerOrBool(v.type().elemType())) {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    private static boolean isIntegerOrBool(io.onnxslanc.ir.DataType t) {
+        return t != null && switch (t) {
+            case BOOL, INT8, INT16, INT32, INT64, UINT8, UINT16, UINT32, UINT64 -> true;
+            default -> false;
+        };
     }
 }

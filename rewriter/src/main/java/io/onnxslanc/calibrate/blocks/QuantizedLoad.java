@@ -14,6 +14,11 @@ final class QuantizedLoad {
                 return WeightRef.Loaded.holding(ref.storedIsMath() ? m.stored() : m.stored().transposed(), m);
             }
             int cols = ref.storedCols();
+            if (ref.groups() > 1) {
+                MatrixView copied = ref.copySelected(ref.storedIsMath() ? m.stored() : m.stored().transposed());
+                m.close();
+                return new WeightRef.Loaded(copied, null, null);
+            }
             if (ref.storedIsMath()) {
                 // math rows are stored rows: the decoder shifted to the first selected row, no copy
                 int offset = Math.multiplyExact(ref.outFrom(), cols);

@@ -48,13 +48,14 @@ record ValuePath(LinearLayer wv, Node reshape, List<Node> walked) {
                 cur = p.input(0);
             } else if (standard && op.equals("Reshape")) {
                 if (!selections.isEmpty()) {
-                    // between the packed projection and its Split/Slice (Gemm exports reshape [b*s, 3d] back to
-                    // [b, s, 3d]): harmless only if it keeps the feature axis as the last one
-                    Found<Selection> keep = PackedProjections.featureKeepingReshape(p);
-                    if (!keep.ok()) {
-                        return keep.cast();
+                    // between the packed projection and its Split/Slice: the steps so far cut its last axis, in
+                    // every group of that size (one group when it keeps the whole feature axis)
+                    Found<Selection> grouped = PackedProjections.groupedReshape(p, selections);
+                    if (!grouped.ok()) {
+                        return grouped.cast();
                     }
-                    selections.push(keep.value());
+                    selections.clear();
+                    selections.push(grouped.value());
                 } else {
                     reshape = p;
                 }
@@ -77,20 +78,22 @@ record ValuePath(LinearLayer wv, Node reshape, List<Node> walked) {
                     return Found.fail("Concat '" + p.name() + "' on the V path has no computed operand");
                 }
                 cur = computed;
-            } else if (standard && op.equals("Split")) {
-                Found<Selection> s = PackedProjections.splitSelection(p, cur);
-                if (!s.ok()) {
-                    return s.cast();
+            } else if (standard && (op.equals("Split") || op.equals("Slice"))) {
+                Found<Selection> s = op.equals("Split") ? PackedProjections.splitSelection(p, cur)
+                        : PackedProjections.sliceSelection(p);
+                if (s.ok()) {
+                    selections.push(s.value());
+                    cur = p.input(0);
+                    continue;
                 }
-                selections.push(s.value());
-                cur = p.input(0);
-            } else if (standard && op.equals("Slice")) {
-                Found<Selection> s = PackedProjections.sliceSelection(p);
-                if (!s.ok()) {
-                    return s.cast();
+                Found<Node> split = PackedProjections.featureAxisSelection(p, cur, selections);
+                if (!split.ok()) {
+                    return Found.fail(s.reason() + "; " + split.reason());
                 }
-                selections.push(s.value());
-                cur = p.input(0);
+                if (reshape == null) {
+                    reshape = split.value(); // its last dim is the head size
+                }
+                cur = split.value().input(0); // the Reshape that cut the features is consumed by the selection
             } else if (standard && (op.equals("Gather") || op.equals("GatherND"))) {
                 Found<Node> split = PackedProjections.groupSplit(p, selections);
                 if (!split.ok()) {

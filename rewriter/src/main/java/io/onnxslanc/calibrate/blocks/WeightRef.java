@@ -1,6 +1,7 @@
 package io.onnxslanc.calibrate.blocks;
 
 import io.onnxslanc.calibrate.math.MatrixView;
+import io.onnxslanc.io.ExternalTensor;
 import io.onnxslanc.ir.DataType;
 import io.onnxslanc.ir.Tensor;
 import java.nio.ByteBuffer;
@@ -15,17 +16,57 @@ import java.nio.ByteBuffer;
  * @param storedIsMath  true when the stored matrix is W itself (Gemm transB=1, initializer behind a Transpose);
  *                      false when it is W^T, the usual ONNX MatMul B operand
  * @param outFrom       first math row used: a packed QKV weight contributes only its V rows
- * @param outTo         one past the last math row used
+ * @param outTo         one past the last math row used (of the first group when {@code groups > 1})
+ * @param groupStride   with {@code groups > 1}: the distance between the groups' first rows, else 0
+ * @param groups        how many times the row range repeats, {@code groupStride} apart: a projection packed per
+ *                      head (GPT-NeoX / BLOOM query_key_value, [q_h, k_h, v_h] for each head h) gives V as one
+ *                      range in each head's group; 1 for a contiguous range
+ * @param factor        a constant the layer's output is multiplied by before it joins the residual stream
+ *                      (Granite's residual_multiplier), folded into W; 1 for none
+ * @param rowScales     per-output constants the layer's output is multiplied by (LayerScale: DINOv2, CaiT),
+ *                      folded into W as diag(rowScales) W; null for none
  */
 public record WeightRef(String name, Tensor tensor, int storedRows, int storedCols, boolean storedIsMath,
-                        int outFrom, int outTo) {
+                        int outFrom, int outTo, int groupStride, int groups, double factor, double[] rowScales) {
 
     public WeightRef {
         int total = storedIsMath ? storedRows : storedCols;
-        if (outFrom < 0 || outTo > total || outFrom >= outTo) {
-            throw new IllegalArgumentException("weight '" + name + "': rows [" + outFrom + ", " + outTo
-                    + ") outside its " + total + " outputs");
+        long last = groups <= 1 ? outTo : outTo + (long) (groups - 1) * groupStride;
+        if (outFrom < 0 || last > total || outFrom >= outTo || groups < 1
+                || groups > 1 && groupStride < outTo - outFrom || !Double.isFinite(factor)
+                || rowScales != null && rowScales.length != (outTo - outFrom) * groups) {
+            throw new IllegalArgumentException("weight '" + name + "': rows [" + outFrom + ", " + outTo + ")"
+                    + (groups > 1 ? " in " + groups + " groups " + groupStride + " apart" : "") + " outside its "
+                    + total + " outputs");
         }
+    }
+
+    /** A contiguous row range [outFrom, outTo). */
+    public WeightRef(String name, Tensor tensor, int storedRows, int storedCols, boolean storedIsMath, int outFrom,
+                     int outTo) {
+        this(name, tensor, storedRows, storedCols, storedIsMath, outFrom, outTo, 0, 1, 1.0, null);
+    }
+
+    /** A row selection repeated in groups, without a factor. */
+    public WeightRef(String name, Tensor tensor, int storedRows, int storedCols, boolean storedIsMath, int outFrom,
+                     int outTo, int groupStride, int groups) {
+        this(name, tensor, storedRows, storedCols, storedIsMath, outFrom, outTo, groupStride, groups, 1.0, null);
+    }
+
+    /** The same selection with its output multiplied by {@code c} (on top of any factor it has). */
+    WeightRef times(double c) {
+        return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom, outTo, groupStride, groups,
+                factor * c, rowScales);
+    }
+
+    /** The same selection with output row i multiplied by {@code scales[i]} (on top of any such scales). */
+    WeightRef timesRows(double[] scales) {
+        double[] combined = scales.clone();
+        for (int i = 0; rowScales != null && i < combined.length; i++) {
+            combined[i] *= rowScales[i];
+        }
+        return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom, outTo, groupStride, groups,
+                factor, combined);
     }
 
     /** The whole weight. */
@@ -33,14 +74,79 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, 0, storedIsMath ? storedRows : storedCols);
     }
 
-    /** The same weight restricted to math rows [from, to) of the current selection. */
+    /**
+     * The same weight restricted to rows [from, to) of the current selection (in selection order); with groups,
+     * only a range inside one group or a run of whole groups.
+     */
     WeightRef rows(int from, int to) {
-        return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom + from, outFrom + to);
+        if (rowScales != null) {
+            throw new IllegalArgumentException("weight '" + name + "' is scaled per row; it is not cut further");
+        }
+        return factor == 1.0 ? unscaledRows(from, to) : unscaledRows(from, to).times(factor);
+    }
+
+    private WeightRef unscaledRows(int from, int to) {
+        if (groups == 1) {
+            return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom + from, outFrom + to);
+        }
+        int len = outTo - outFrom;
+        if (from / len == (to - 1) / len) {
+            int base = outFrom + from / len * groupStride;
+            return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, base + from % len,
+                    base + (to - 1) % len + 1);
+        }
+        if (from % len != 0 || to % len != 0) {
+            throw new IllegalArgumentException("weight '" + name + "': rows [" + from + ", " + to
+                    + ") cut across its groups of " + len);
+        }
+        return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom + from / len * groupStride,
+                outTo + from / len * groupStride, groupStride, (to - from) / len);
+    }
+
+    /**
+     * The current (contiguous) selection viewed as groups of {@code groupSize} rows, keeping rows [from, to) of
+     * each group, in group order: V of a projection packed per head, cut by a Slice of its last axis after a
+     * Reshape to [.., heads, groupSize]. Null when the selection is not whole groups.
+     */
+    WeightRef perGroup(int groupSize, int from, int to) {
+        int width = outFeatures();
+        if (rowScales != null) {
+            return null;
+        }
+        if (factor != 1.0) {
+            WeightRef plain = new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom, outTo, groupStride,
+                    groups);
+            WeightRef g = plain.perGroup(groupSize, from, to);
+            return g == null ? null : g.times(factor);
+        }
+        if (groups != 1 || groupSize <= 0 || width % groupSize != 0 || from < 0 || to > groupSize || from >= to) {
+            return null;
+        }
+        if (to - from == groupSize || width == groupSize) {
+            return rows(from, to + width - groupSize); // whole groups, or a single group: one contiguous range
+        }
+        return new WeightRef(name, tensor, storedRows, storedCols, storedIsMath, outFrom + from, outFrom + to,
+                groupSize, width / groupSize);
+    }
+
+    /** The math row of the k-th selected row. */
+    int selectedRow(int k) {
+        int len = outTo - outFrom;
+        return groups == 1 ? outFrom + k : outFrom + k / len * groupStride + k % len;
+    }
+
+    /** The selection for reports: "" for the whole weight, else "[rows a..b]" (and the group repeat). */
+    public String describeRows() {
+        String times = (factor == 1.0 ? "" : " x " + factor) + (rowScales == null ? "" : " x per-row scales");
+        if (!isPartial()) {
+            return times;
+        }
+        return "[rows " + outFrom + ".." + outTo + (groups > 1 ? " +" + groupStride + " x" + groups : "") + "]" + times;
     }
 
     /** Output features of the selection (math rows). */
     public int outFeatures() {
-        return outTo - outFrom;
+        return (outTo - outFrom) * groups;
     }
 
     /** Output features of the whole stored weight. */
@@ -71,6 +177,12 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
      * so that walking over a large model keeps only one block's weights resident.
      */
     public Loaded load() {
+        Loaded l = unscaledLoad();
+        l = factor == 1.0 ? l : l.scaled(factor);
+        return rowScales == null ? l : l.rowsScaled(rowScales);
+    }
+
+    private Loaded unscaledLoad() {
         if (tensor instanceof QuantizedWeight q) {
             return QuantizedLoad.load(this, q);
         }
@@ -78,11 +190,23 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         if (type == null) {
             throw new IllegalStateException("weight '" + name + "' is " + tensor.dataType() + ", not a float type");
         }
+        if (!isPartial()) {
+            Loaded copied = heapCopy(type);
+            if (copied != null) {
+                return copied;
+            }
+        }
         ByteBuffer data = tensor.read();
         try {
             MatrixView stored = MatrixView.of(name, data, type, storedRows, storedCols);
             if (!isPartial()) {
                 return new Loaded(storedIsMath ? stored : stored.transposed(), tensor, data);
+            }
+            if (groups > 1) {
+                MatrixView math = storedIsMath ? stored : stored.transposed();
+                Loaded copied = new Loaded(copySelected(math), null, null);
+                tensor.release(data);
+                return copied;
             }
             if (storedIsMath) {
                 // math rows are stored rows: a contiguous byte range, viewed without copying
@@ -112,12 +236,57 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
         }
     }
 
+    /**
+     * A whole external float weight read into the heap while the copy budget allows, else null (then it is mapped).
+     * The kernels pass over a weight up to 13 times; a mapped region pays page faults on the first pass and
+     * page-table walks on every pass, which made the mapping three times slower than reading on a cached file.
+     */
+    private Loaded heapCopy(MatrixView.ElementType type) {
+        if (!(tensor instanceof ExternalTensor external)) {
+            return null;
+        }
+        ByteBuffer buffer = HeapCopies.take(external);
+        if (buffer == null) {
+            return null;
+        }
+        // MatrixView.of takes exactly the weight's bytes from the buffer's start, little-endian
+        MatrixView stored = MatrixView.of(name, buffer.duplicate().clear(), type, storedRows, storedCols);
+        Loaded l = new Loaded(storedIsMath ? stored : stored.transposed(), null, null);
+        l.copy = buffer;
+        return l;
+    }
+
+    /**
+     * The selected math rows of {@code math} copied in selection order, one contiguous run (a group's range) at a
+     * time; exact, as every stored value is a float.
+     */
+    MatrixView copySelected(MatrixView math) {
+        int in = inFeatures();
+        int len = outTo - outFrom;
+        float[] copy = new float[Math.multiplyExact(outFeatures(), in)];
+        int chunk = Math.max(1, Math.min(len, (1 << 20) / in));
+        double[] buf = new double[chunk * in];
+        for (int g = 0; g < groups; g++) {
+            int first = outFrom + g * groupStride;
+            for (int r0 = 0; r0 < len; r0 += chunk) {
+                int r1 = Math.min(len, r0 + chunk);
+                math.copyBlock(first + r0, first + r1, 0, in, buf);
+                int base = (g * len + r0) * in;
+                for (int i = 0; i < (r1 - r0) * in; i++) {
+                    copy[base + i] = (float) buf[i];
+                }
+            }
+        }
+        return MatrixView.ofFloats(name, copy, outFeatures(), in);
+    }
+
     /** A weight in the math layout, holding its mapped region until closed. */
     public static final class Loaded implements AutoCloseable {
         private final MatrixView view;
         private final Tensor source;
         private ByteBuffer mapped;
         private AutoCloseable other; // regions of a quantized weight
+        private ByteBuffer copy; // a heap copy's buffer, returned for reuse on close
 
         Loaded(MatrixView view, Tensor source, ByteBuffer mapped) {
             this.view = view;
@@ -136,8 +305,33 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
             return view;
         }
 
+        /** Whether the view reads a heap copy of the data (else a mapping or an in-memory tensor). */
+        boolean heapCopied() {
+            return copy != null;
+        }
+
+        /** The same regions, row i of the view multiplied by scales[i]. */
+        Loaded rowsScaled(double[] scales) {
+            Loaded l = new Loaded(view.rowsScaledBy(scales), source, mapped);
+            l.other = other;
+            l.copy = copy;
+            return l;
+        }
+
+        /** The same regions, the view multiplied by a constant. */
+        Loaded scaled(double c) {
+            Loaded l = new Loaded(view.scaledBy(c), source, mapped);
+            l.other = other;
+            l.copy = copy;
+            return l;
+        }
+
         @Override
         public void close() {
+            if (copy != null) {
+                HeapCopies.giveBack(copy);
+                copy = null;
+            }
             if (mapped != null) {
                 source.release(mapped);
                 mapped = null;

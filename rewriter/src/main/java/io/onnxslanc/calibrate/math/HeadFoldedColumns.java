@@ -82,12 +82,7 @@ final class HeadFoldedColumns implements BlockSource {
     }
 
     private double[] scratch(int size) {
-        double[] part = scratch.get();
-        if (part.length < size) {
-            part = new double[size];
-            scratch.set(part);
-        }
-        return part;
+        return Scratch.doubles(scratch, size);
     }
 
     @Override

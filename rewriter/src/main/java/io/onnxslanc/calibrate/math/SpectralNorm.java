@@ -40,9 +40,25 @@ final class SpectralNorm {
         return (int) Math.max(maxIterations, Math.min(100_000L, 200_000_000L / Math.max(1, perStep)));
     }
 
+    /**
+     * Weights with at least this many elements take their Gram products in float32
+     * ({@link BlockKernels#gramVectorFloat}): 4 Mi elements, a 2048 x 2048 matrix. Below it the products stay in
+     * double, exact to ~1e-15, which the tight float64-reference tests rely on.
+     */
+    static final long FLOAT_PRODUCTS_MIN_ELEMENTS = 1L << 22;
+
     /** At most min(maxIterations, dimension) Lanczos steps; see {@link #stepLimit}. */
     static Result compute(MatrixView w, double[] gamma, double tolerance, int maxIterations, long seed, WorkerPool pool) {
-        w.checkFinite(); // the passes below read the weight unchecked
+        return compute(w, gamma, tolerance, maxIterations, seed, pool,
+                (long) w.rows() * w.cols() >= FLOAT_PRODUCTS_MIN_ELEMENTS);
+    }
+
+    /** As {@link #compute(MatrixView, double[], double, int, long, WorkerPool)}, the precision of the products chosen. */
+    static Result compute(MatrixView w, double[] gamma, double tolerance, int maxIterations, long seed, WorkerPool pool,
+                          boolean floatProducts) {
+        // The passes read the weight unchecked. A NaN or infinity in it makes the Gram product non-finite (an
+        // infinite term times the random start is infinite, times a zero gain NaN), and only then is the weight
+        // checked, for the error naming its first bad element: one pass fewer over every weight.
         boolean columnLines = w.columnMajorStorage();
         int dim = columnLines ? w.rows() : w.cols();
         double[] lineWeights = null;
@@ -71,16 +87,22 @@ final class SpectralNorm {
             int k = steps++;
             double[] z = new double[dim];
             if (columnLines) {
-                BlockKernels.gramVector(w, lineWeights, q[k], z, pool); // z = W Gamma^2 W^T q
+                gram(w, lineWeights, q[k], z, pool, floatProducts); // z = W Gamma^2 W^T q
             } else {
                 for (int i = 0; i < dim; i++) {
                     scaled[i] = q[k][i] * (gamma == null ? 1.0 : gamma[i]);
                 }
-                BlockKernels.gramVector(w, null, scaled, z, pool);
+                gram(w, null, scaled, z, pool, floatProducts);
                 if (gamma != null) {
                     for (int i = 0; i < dim; i++) {
                         z[i] *= gamma[i]; // z = Gamma W^T W Gamma q
                     }
+                }
+            }
+            if (!BlockKernels.allFinite(z)) {
+                w.checkFinite(pool); // throws for a NaN or infinity in the weight
+                if (floatProducts) {
+                    return compute(w, gamma, tolerance, maxIterations, seed, pool, false); // float32 overflow
                 }
             }
             alpha[k] = dot(q[k], z);
@@ -107,6 +129,14 @@ final class SpectralNorm {
             q[k + 1] = z;
         }
         return new Result(Math.sqrt(theta), steps, residual);
+    }
+
+    private static void gram(MatrixView w, double[] weights, double[] x, double[] y, WorkerPool pool, boolean single) {
+        if (single) {
+            BlockKernels.gramVectorFloat(w, weights, x, y, pool);
+        } else {
+            BlockKernels.gramVector(w, weights, x, y, pool);
+        }
     }
 
     /**

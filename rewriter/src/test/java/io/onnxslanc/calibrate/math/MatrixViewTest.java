@@ -125,6 +125,28 @@ class MatrixViewTest {
     }
 
     @Test
+    void theParallelFinitenessCheckNamesTheFirstBadElementInStorageOrder() {
+        int rows = 1500;
+        int cols = 2000; // 3M elements: three tasks of the pool
+        float[] data = new float[rows * cols];
+        data[2_900_000] = Float.NaN; // in the last task, which a second thread may well finish first
+        data[1_100_001] = Float.POSITIVE_INFINITY; // in the second
+        MatrixView w = MatrixView.ofFloats("w", data, rows, cols);
+        for (int threads : new int[] {1, 3}) {
+            try (WorkerPool pool = new WorkerPool(threads)) {
+                IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> w.checkFinite(pool));
+                assertTrue(e.getMessage().contains("'w' contains Infinity at stored element [550, 1]"), e.getMessage());
+            }
+        }
+        data[1_100_001] = 0;
+        data[2_900_000] = 0;
+        MatrixView clean = MatrixView.ofFloats("w", data, rows, cols);
+        try (WorkerPool pool = new WorkerPool(3)) {
+            clean.checkFinite(pool); // all finite: no exception
+        }
+    }
+
+    @Test
     void scalesRejectNonFiniteWeightsInBothModes() {
         Random random = new Random(2);
         int d = 16;
@@ -139,6 +161,7 @@ class MatrixViewTest {
         }
         // GQA folds W_o: the message still names W_o
         double[][] wvSmall = ReferenceMath.randomMatrix(random, 8, d, 1);
+        wo[14][2] = Double.NaN; // a second bad element, in a later batch of the parallel decode: the first is named
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> SlancScales.attention(
                 ReferenceMath.view("v", wvSmall, false), ReferenceMath.view("o_proj", wo, false), null, 4, 2,
                 SlancScales.Options.defaults()));

@@ -52,7 +52,10 @@ public record ModelInputs(List<Map<String, TensorData>> feeds, String origin, bo
         }
         m.append("): ").append(e.detail());
         if (generated) {
-            m.append("; choose the shapes with --input-shape NAME=d1,d2,... or --dim SYMBOL=value, or give real inputs with --inputs DIR");
+            // a KV-cache decoder's past symbol follows --past-len, not --dim: say so where the past is generated
+            m.append("; choose the shapes with --input-shape NAME=d1,d2,... or --dim SYMBOL=value")
+                    .append(origin.contains("KV-cache decoder") ? ", the past length with --past-len N" : "")
+                    .append(", or give real inputs with --inputs DIR");
         }
         return new IllegalArgumentException(m.toString().replace('\n', ' '), e);
     }
