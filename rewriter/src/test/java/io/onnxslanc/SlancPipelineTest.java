@@ -16,6 +16,7 @@ import io.onnxslanc.convert.ConversionReport;
 import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.io.DataSpool;
+import io.onnxslanc.io.HeadSpool;
 import io.onnxslanc.io.ModelReader;
 import io.onnxslanc.io.ModelWriter;
 import io.onnxslanc.io.WriteOptions;
@@ -24,6 +25,10 @@ import io.onnxslanc.ir.Model;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import io.onnxslanc.proto.Onnx.ModelProto;
+import io.onnxslanc.proto.Onnx.TensorProto;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -34,6 +39,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class SlancPipelineTest {
     private static final WriteOptions EXTERNAL = WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL);
+    private static final WriteOptions INLINE = WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.INLINE);
 
     /** A small Llama written with its weights in an external data file, as big models come. */
     private static Path externalLlama(Path dir, long seed) {
@@ -91,14 +97,133 @@ class SlancPipelineTest {
     }
 
     @Test
-    void inlineOutputIsWrittenWithoutSpool(@TempDir Path dir) throws Exception {
+    void smallInlineOutputIsWrittenWithoutSpoolInProtobufsOwnLayout(@TempDir Path dir) throws Exception {
         Path in = externalLlama(dir, 42);
         Path out = dir.resolve("out").resolve("inline.onnx");
         SlancPipeline.Result r = SlancPipeline.run(ModelReader.read(in), in, out, SlancOptions.defaults(),
-                Fp16Options.defaults(), WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.INLINE));
-        assertFalse(r.dataSpooled());
+                Fp16Options.defaults(), INLINE);
+        assertFalse(r.dataSpooled(), "under " + SlancPipeline.INLINE_SPOOL_MIN_BYTES + " bytes of weights");
         assertEquals(List.of("inline.onnx"), files(out.getParent()));
         assertNotNull(r.calibration());
+        byte[] bytes = Files.readAllBytes(out);
+        assertArrayEquals(ModelProto.parseFrom(bytes).toByteArray(), bytes);
+    }
+
+    /** The sequential steps' model (calibrate, convert, clean up). */
+    private static Model sequential(Path in) {
+        Model m = ModelReader.read(in);
+        Slanc.calibrate(m, SlancOptions.defaults());
+        Fp16Converter.convert(m, Fp16Options.defaults());
+        m.graph().cleanup();
+        return m;
+    }
+
+    /** Initializers by name; the rest of the model with none. */
+    private static Map<String, TensorProto> initializers(ModelProto m) {
+        Map<String, TensorProto> byName = new TreeMap<>();
+        m.getGraph().getInitializerList().forEach(t -> byName.put(t.getName(), t));
+        return byName;
+    }
+
+    private static ModelProto withoutInitializers(ModelProto m) {
+        return m.toBuilder().setGraph(m.getGraph().toBuilder().clearInitializer()).build();
+    }
+
+    @Test
+    void inlineOutputWithItsWeightsSpooledAheadHoldsTheSequentialModel(@TempDir Path dir) throws Exception {
+        Path in = externalLlama(dir, 46);
+        Model reference = ModelReader.read(in);
+        CalibrationReport expectedCalibration = Slanc.calibrate(reference, SlancOptions.defaults());
+        Fp16Converter.convert(reference, Fp16Options.defaults());
+        reference.graph().cleanup();
+        Path expected = dir.resolve("sequential").resolve("out.onnx");
+        ModelWriter.write(reference, expected, INLINE); // protobuf's own layout
+        Path actual = dir.resolve("pipeline").resolve("out.onnx");
+        SlancPipeline.Result r = SlancPipeline.run(ModelReader.read(in), in, actual, SlancOptions.defaults(),
+                Fp16Options.defaults(), INLINE, 0);
+
+        assertTrue(r.dataSpooled(), "the weights were written while SLaNC computed and adopted");
+        assertEquals(List.of("out.onnx"), files(actual.getParent()), "no temp file left");
+        ModelProto e = ModelProto.parseFrom(Files.readAllBytes(expected));
+        byte[] bytes = Files.readAllBytes(actual);
+        ModelProto a = ModelProto.parseFrom(bytes);
+        assertEquals(initializers(e), initializers(a));
+        assertEquals(withoutInitializers(e), withoutInitializers(a));
+        // weights first: the graph's five-byte length, then an initializer (field 5) where protobuf puts a node
+        int graphTag = (ModelProto.GRAPH_FIELD_NUMBER << 3) | 2;
+        ModelProto.Builder below = e.toBuilder();
+        below.getDescriptorForType().getFields().stream().filter(f -> f.getNumber() >= ModelProto.GRAPH_FIELD_NUMBER)
+                .forEach(below::clearField);
+        int at = below.build().getSerializedSize();
+        assertEquals(graphTag, bytes[at] & 0xFF);
+        assertEquals((5 << 3) | 2, bytes[at + 6] & 0xFF);
+        long length = 0;
+        for (int i = 0; i < 5; i++) {
+            length |= (long) (bytes[at + 1 + i] & 0x7F) << (7 * i);
+        }
+        assertEquals(e.getGraph().getSerializedSize(), length, "the length filled in last is the graph's");
+        assertEquals(json(expectedCalibration), json(r.calibration()));
+        // our own reader takes the layout back (initializers in file order): written again plainly, the same model
+        Path again = dir.resolve("again").resolve("out.onnx");
+        ModelWriter.write(ModelReader.read(actual), again, INLINE);
+        ModelProto g = ModelProto.parseFrom(Files.readAllBytes(again));
+        assertEquals(initializers(e), initializers(g));
+        assertEquals(withoutInitializers(e), withoutInitializers(g));
+    }
+
+    @Test
+    void aHeadSpoolThatNoLongerMatchesGivesTheSameFileWrittenWhole(@TempDir Path dir) throws Exception {
+        Path in = externalLlama(dir, 47);
+        Path adopted = dir.resolve("adopted").resolve("m.onnx");
+        SlancPipeline.run(ModelReader.read(in), in, adopted, SlancOptions.defaults(), Fp16Options.defaults(), INLINE, 0);
+
+        Model stale = ModelReader.read(in); // spooled before one weight changed: same size, other bytes
+        Fp16Converter.convert(stale, Fp16Options.defaults());
+        Path out = dir.resolve("whole").resolve("m.onnx");
+        HeadSpool spool = (HeadSpool) ModelWriter.spool(stale, out, INLINE);
+        assertNotNull(spool);
+        assertEquals(1, files(out.getParent()).size(), "the spool's temp file");
+        Model changed = ModelReader.read(in);
+        io.onnxslanc.ir.Value wv = changed.graph().lookup("l0.wv");
+        float[] data = Transformers.llama(47).data("l0.wv").clone();
+        data[0] += 1f;
+        wv.setConstant(ArrayTensor.ofFloats(wv.constant().dims(), data)); // built in memory: cannot name its content
+        Slanc.calibrate(changed, SlancOptions.defaults());
+        Fp16Converter.convert(changed, Fp16Options.defaults());
+        changed.graph().cleanup();
+        ModelWriter.write(changed, out, INLINE, spool);
+        assertFalse(spool.adopted());
+        assertEquals(List.of("m.onnx"), files(out.getParent()), "the stale spool was deleted");
+        Path plain = dir.resolve("plain").resolve("m.onnx");
+        ModelWriter.write(changed, plain, INLINE);
+        ModelProto p = ModelProto.parseFrom(Files.readAllBytes(plain));
+        ModelProto w = ModelProto.parseFrom(Files.readAllBytes(out));
+        assertEquals(initializers(p), initializers(w));
+        assertEquals(withoutInitializers(p), withoutInitializers(w));
+
+        // the unchanged model through a stale spool: the bytes of the adopted run
+        Model same = sequential(in);
+        Path viaStale = dir.resolve("via-stale").resolve("m.onnx");
+        Model otherTwin = ModelReader.read(in); // not converted: every tensor header differs
+        HeadSpool other = (HeadSpool) ModelWriter.spool(otherTwin, viaStale, INLINE);
+        ModelWriter.write(same, viaStale, INLINE, other);
+        assertFalse(other.adopted());
+        assertArrayEquals(Files.readAllBytes(adopted), Files.readAllBytes(viaStale));
+    }
+
+    @Test
+    void failedCalibrationStopsTheHeadSpoolAndLeavesNothing(@TempDir Path dir) throws Exception {
+        TestGraph t = Transformers.llama(48);
+        float[] wo = t.data("l0.wo").clone();
+        wo[5] = Float.NaN;
+        t.g.lookup("l0.wo").setConstant(ArrayTensor.ofFloats(new long[] {Transformers.LD, Transformers.LD}, wo));
+        Path in = dir.resolve("in").resolve("nan.onnx");
+        ModelWriter.write(t.model, in, EXTERNAL);
+        Path outDir = Files.createDirectories(dir.resolve("out"));
+        CalibrationException e = assertThrows(CalibrationException.class, () -> SlancPipeline.run(ModelReader.read(in),
+                in, outDir.resolve("out.onnx"), SlancOptions.defaults(), Fp16Options.defaults(), INLINE, 0));
+        assertTrue(e.getMessage().contains("'l0.wo' contains NaN"), e.getMessage());
+        assertEquals(List.of(), files(outDir), "neither output nor spool temp file");
     }
 
     @Test
@@ -120,7 +245,7 @@ class SlancPipelineTest {
     void aSpoolThatNoLongerMatchesIsDiscardedAndTheDataWrittenAnew(@TempDir Path dir) throws Exception {
         Path in = externalLlama(dir, 44);
         Path out = dir.resolve("out").resolve("m.onnx");
-        DataSpool spool = ModelWriter.spool(ModelReader.read(in), out, EXTERNAL);
+        DataSpool spool = (DataSpool) ModelWriter.spool(ModelReader.read(in), out, EXTERNAL);
         assertNotNull(spool);
         assertEquals(1, files(out.getParent()).size(), "the spool's temp file");
 

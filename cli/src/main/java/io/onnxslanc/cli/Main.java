@@ -277,8 +277,10 @@ public final class Main implements Callable<Integer> {
             // the data file's real name: replacing an existing pair writes NAME.<digest>.data (a staged verify run
             // writes into a fresh folder and is published under the usual name)
             Path dataWritten = verify || result.dataFile() == null ? options.dataFile(output) : result.dataFile();
-            String written = output + (ModelWriter.writesExternalData(model, options)
-                    ? " (+ " + dataWritten.getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")" : "");
+            boolean external = ModelWriter.writesExternalData(model, options);
+            String written = output + (external
+                    ? " (+ " + dataWritten.getFileName() + (result.dataSpooled() ? ", streamed while SLaNC computed" : "") + ")"
+                    : result.dataSpooled() ? " (weights first, streamed while SLaNC computed)" : "");
             out.println((verify ? "wrote (for verification) " : "wrote ") + written);
             if (conversion != null) {
                 out.print(conversion.toText()); // after writing: clamp counts are taken while the weights stream out

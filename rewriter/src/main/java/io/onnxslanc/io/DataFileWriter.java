@@ -157,7 +157,7 @@ final class DataFileWriter implements AutoCloseable {
         }
     }
 
-    private static boolean goesExternal(Tensor t, WriteOptions options) {
+    static boolean goesExternal(Tensor t, WriteOptions options) {
         return t.byteSize() >= options.sizeThreshold() && t.dataType() != DataType.STRING;
     }
 

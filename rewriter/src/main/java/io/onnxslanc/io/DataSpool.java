@@ -14,7 +14,7 @@ import java.util.Optional;
  * it would stream. SLaNC only adds small constants and never changes a weight, so for the pipeline the data file
  * of the converted model is known before the scales are. Closing an unadopted spool deletes its file.
  */
-public final class DataSpool implements AutoCloseable {
+public final class DataSpool implements Spool {
 
     /** What was written where: enough to prove that another model's tensor has the same bytes. */
     private record Entry(String name, String contentKey, long byteSize, long offset) {
@@ -37,7 +37,7 @@ public final class DataSpool implements AutoCloseable {
         this.temp = temp;
     }
 
-    /** Whether a write took the file over (else it was, or will be, deleted). */
+    @Override
     public synchronized boolean adopted() {
         return adopted;
     }

@@ -47,6 +47,14 @@ final class ProtoEncoder {
      * structure as small messages, every tensor's bytes streamed from its source while the file is written.
      */
     List<ProtoPiece> modelPieces(Model model) throws IOException {
+        ModelProto rest = modelFields(model);
+        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD)),
+                ProtoPiece.field(GRAPH_FIELD, graph(model.graph())),
+                ProtoPiece.message(ProtoPiece.fieldsFrom(rest, GRAPH_FIELD + 1)));
+    }
+
+    /** The model's own fields (everything but the graph, which is written in pieces). */
+    private static ModelProto modelFields(Model model) throws IOException {
         ModelProto.Builder b = ModelProto.parseFrom(ProtoBytes.preserved(model)).toBuilder();
         b.setIrVersion(model.irVersion());
         Map<String, Long> original = new java.util.LinkedHashMap<>();
@@ -61,23 +69,88 @@ final class ProtoEncoder {
         for (Map.Entry<String, String> e : model.metadata().entrySet()) {
             b.addMetadataProps(entry(e.getKey(), e.getValue()));
         }
-        ModelProto rest = b.build();
-        return List.of(ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD)),
-                ProtoPiece.field(GRAPH_FIELD, graph(model.graph())),
-                ProtoPiece.message(ProtoPiece.fieldsFrom(rest, GRAPH_FIELD + 1)));
+        return b.clearGraph().build();
     }
 
     private static final int GRAPH_FIELD = ModelProto.GRAPH_FIELD_NUMBER;
 
+    /**
+     * The model in the weights-first inline layout ({@link WeightsFirst}): the model's fields numbered below graph,
+     * the graph's tag and a five-byte length, the {@code lead} initializers, then the rest of the graph in the
+     * usual order without them, then the model's fields numbered above graph.
+     */
+    WeightsFirst weightsFirst(Model model, List<Value> lead) throws IOException {
+        ModelProto rest = modelFields(model);
+        ProtoPiece below = ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD));
+        List<ProtoPiece> leadPieces = new ArrayList<>();
+        List<com.google.protobuf.ByteString> signature = new ArrayList<>();
+        signature.add(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD).toByteString());
+        for (Value v : lead) {
+            leadPieces.add(initializer(v));
+            signature.add(header(v.name(), v.constant()).build().toByteString()
+                    .concat(com.google.protobuf.ByteString.copyFromUtf8(" " + v.constant().contentKey().orElseThrow())));
+        }
+        java.util.Set<Value> skip = java.util.Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        skip.addAll(lead);
+        List<ProtoPiece> graphRest = graph(model.graph(), skip);
+        long graphLength = 0;
+        for (ProtoPiece p : leadPieces) {
+            graphLength += p.size();
+        }
+        for (ProtoPiece p : graphRest) {
+            graphLength += p.size();
+        }
+        List<ProtoPiece> head = new ArrayList<>();
+        head.add(below);
+        head.add(ProtoPiece.paddedLengthTag(GRAPH_FIELD, graphLength));
+        head.addAll(leadPieces);
+        List<ProtoPiece> tail = new ArrayList<>(graphRest);
+        tail.add(ProtoPiece.message(ProtoPiece.fieldsFrom(rest, GRAPH_FIELD + 1)));
+        long lengthAt = below.size() + com.google.protobuf.CodedOutputStream.computeTagSize(GRAPH_FIELD);
+        return new WeightsFirst(head, tail, lengthAt, graphLength, List.copyOf(signature));
+    }
+
+    /**
+     * A model laid out with its large weights first, so that they can be written before the graph's structure is
+     * final (an inline model streamed while SLaNC computes, see {@link HeadSpool}). The graph's length goes in five
+     * bytes (a varint with redundant continuation bits, which protobuf parsers read like any other) so that it can
+     * be filled in last; protobuf parsers accept fields in any order. Files in this layout are not byte for byte
+     * what {@code ModelProto.writeTo} gives, but parse to the same model.
+     *
+     * @param head        model fields below graph, the graph's tag and padded length, the lead initializers
+     * @param tail        the rest of the graph, then the model's fields above graph
+     * @param lengthAt    the file offset of the graph's five length bytes
+     * @param graphLength the graph's encoded length
+     * @param signature   everything in the head except the tensors' bytes, which their content keys stand for: two
+     *                    heads with equal signatures are byte-identical
+     */
+    record WeightsFirst(List<ProtoPiece> head, List<ProtoPiece> tail, long lengthAt, long graphLength,
+                        List<com.google.protobuf.ByteString> signature) {
+        long headSize() {
+            return head.stream().mapToLong(ProtoPiece::size).sum();
+        }
+
+        long size() {
+            return headSize() + tail.stream().mapToLong(ProtoPiece::size).sum();
+        }
+    }
+
     /** GraphProto in field order: node (1), name (2), initializer (5), then everything numbered above. */
     private List<ProtoPiece> graph(Graph g) throws IOException {
+        return graph(g, java.util.Set.of());
+    }
+
+    /** {@link #graph(Graph)} without the initializers in {@code skip} (written ahead of the rest). */
+    private List<ProtoPiece> graph(Graph g, java.util.Set<Value> skip) throws IOException {
         List<ProtoPiece> parts = new ArrayList<>();
         for (Node n : g.nodes()) {
             parts.add(ProtoPiece.field(GraphProto.NODE_FIELD_NUMBER, node(n)));
         }
         parts.add(ProtoPiece.message(GraphProto.newBuilder().setName(g.name()).build()));
         for (Value v : g.initializers()) {
-            parts.add(initializer(v));
+            if (!skip.contains(v)) {
+                parts.add(initializer(v));
+            }
         }
         GraphProto.Builder b = GraphProto.newBuilder();
         if (!g.docString().isEmpty()) {

@@ -83,6 +83,41 @@ interface ProtoPiece {
         });
     }
 
+    /** Bytes of a {@link #paddedLength}. */
+    int PADDED_LENGTH_BYTES = 5;
+
+    /**
+     * The tag of length-delimited field {@code number} and {@code length} as a five-byte varint (continuation bits
+     * on the first four bytes even where fewer would do: parsers read it like the shortest form), so that the
+     * length can be written after the body: {@link #paddedLength}.
+     */
+    static ProtoPiece paddedLengthTag(int number, long length) {
+        if (length < 0 || length >= 1L << 35) {
+            throw new IllegalArgumentException("length " + length + " does not fit in " + PADDED_LENGTH_BYTES + " bytes");
+        }
+        return new ProtoPiece() {
+            @Override
+            public long size() {
+                return CodedOutputStream.computeTagSize(number) + PADDED_LENGTH_BYTES;
+            }
+
+            @Override
+            public void writeTo(Sink out) throws IOException {
+                out.coded.writeTag(number, com.google.protobuf.WireFormat.WIRETYPE_LENGTH_DELIMITED);
+                out.coded.writeRawBytes(paddedLength(length));
+            }
+        };
+    }
+
+    /** {@code length} as a varint of exactly {@link #PADDED_LENGTH_BYTES} bytes. */
+    static byte[] paddedLength(long length) {
+        byte[] b = new byte[PADDED_LENGTH_BYTES];
+        for (int i = 0; i < PADDED_LENGTH_BYTES; i++) {
+            b[i] = (byte) (((length >>> (7 * i)) & 0x7F) | (i < PADDED_LENGTH_BYTES - 1 ? 0x80 : 0));
+        }
+        return b;
+    }
+
     /** The fields of {@code m} numbered below {@code limit} (unknown fields are left to {@link #fieldsFrom}). */
     @SuppressWarnings("unchecked")
     static <M extends Message> M fieldsBelow(M m, int limit) {

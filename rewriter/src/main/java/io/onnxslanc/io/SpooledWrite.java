@@ -7,18 +7,19 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 
 /**
- * A model write whose external data file is streamed ahead, on a background thread, from a twin of the model (the
- * same weights, read again without them on the heap) while the caller still changes the model; {@link #write}
- * adopts that file when the model's external tensors still match the twin's (see {@link DataSpool}), otherwise it
- * writes the data itself: the output files are byte-identical either way. Closing it before {@link #write} stops
+ * A model write whose weights are streamed ahead, on a background thread, from a twin of the model (the same
+ * weights, read again without them on the heap) while the caller still changes the model: its external data file
+ * ({@link DataSpool}) or, for an inline model, the head of the file with the weights in it ({@link HeadSpool}).
+ * {@link #write} adopts what was spooled when it is still exact, otherwise it writes everything itself: the output
+ * files are byte-identical either way. Closing it before {@link #write} stops
  * the background thread and deletes its file.
  */
 public final class SpooledWrite implements AutoCloseable {
     private final Path out;
     private final WriteOptions options;
     private final Thread thread;
-    private final CompletableFuture<DataSpool> spooling;
-    private DataSpool spool;
+    private final CompletableFuture<Spool> spooling;
+    private Spool spool;
 
     /** A write failure on the background thread, carried to the caller. */
     private static final class SpoolFailure extends RuntimeException {
@@ -27,7 +28,7 @@ public final class SpooledWrite implements AutoCloseable {
         }
     }
 
-    private SpooledWrite(Path out, WriteOptions options, Thread thread, CompletableFuture<DataSpool> spooling) {
+    private SpooledWrite(Path out, WriteOptions options, Thread thread, CompletableFuture<Spool> spooling) {
         this.out = out;
         this.options = options;
         this.thread = thread;
@@ -39,7 +40,7 @@ public final class SpooledWrite implements AutoCloseable {
         if (twin == null) {
             return new SpooledWrite(out, options, null, null);
         }
-        CompletableFuture<DataSpool> result = new CompletableFuture<>();
+        CompletableFuture<Spool> result = new CompletableFuture<>();
         Thread writer = new Thread(() -> {
             try {
                 result.complete(ModelWriter.spool(twin, out, options));
@@ -71,7 +72,7 @@ public final class SpooledWrite implements AutoCloseable {
         if (spooling != null && spool == null) {
             thread.interrupt(); // a failure before the write: stop streaming, wait until its file is deleted
             try {
-                DataSpool late = await(spooling);
+                Spool late = await(spooling);
                 if (late != null) {
                     late.close();
                 }
@@ -85,7 +86,7 @@ public final class SpooledWrite implements AutoCloseable {
     }
 
     /** The spool's result; its exceptions are rethrown as they were thrown (unchecked ones unwrapped). */
-    private static DataSpool await(Future<DataSpool> f) {
+    private static Spool await(Future<Spool> f) {
         boolean interrupted = false;
         try {
             while (true) {

@@ -1,5 +1,6 @@
 package io.onnxslanc.check;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
@@ -17,7 +18,10 @@ import io.onnxslanc.convert.Fp16Converter;
 import io.onnxslanc.convert.Fp16Options;
 import io.onnxslanc.ir.FloatBits;
 import io.onnxslanc.io.ModelReader;
+import io.onnxslanc.io.HeadSpool;
 import io.onnxslanc.io.ModelWriter;
+import io.onnxslanc.io.Spool;
+import io.onnxslanc.io.WriteOptions;
 import io.onnxslanc.ir.ArrayTensor;
 import io.onnxslanc.ir.Attribute;
 import io.onnxslanc.ir.DataType;
@@ -149,6 +153,36 @@ class Fp16ConversionOrtTest {
         double worst = worstCosine(fp32, fp16);
         // measured 1 - cos = 5e-7 (0.9999995, ORT 1.28.0 CPU); bound 10x that
         assertTrue(1 - worst <= 5e-6, "worst cosine " + worst);
+    }
+
+    /**
+     * The weights-first inline layout (the graph's length in five bytes, its weights before its nodes) that an
+     * inline output gets when its weights are written while SLaNC computes: ONNX Runtime reads it as the same model.
+     */
+    @Test
+    void miniLmWrittenWeightsFirstGivesTheOutputsOfProtobufsOwnLayout() throws Exception {
+        Path fp32 = extract("all-minilm-l6-v2.onnx");
+        Path external = WORK.resolve("weights-first").resolve("minilm-external.onnx");
+        ModelWriter.write(ModelReader.read(fp32), external, WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.EXTERNAL));
+        WriteOptions inline = WriteOptions.defaults().withExternalData(WriteOptions.ExternalData.INLINE);
+        Model twin = ModelReader.read(external);
+        Fp16Converter.convert(twin, Fp16Options.defaults());
+        Path weightsFirst = WORK.resolve("weights-first").resolve("minilm-fp16-weights-first.onnx");
+        Spool head = ModelWriter.spool(twin, weightsFirst, inline);
+        assertTrue(head instanceof HeadSpool, String.valueOf(head));
+        Model m = ModelReader.read(external);
+        Fp16Converter.convert(m, Fp16Options.defaults());
+        ModelWriter.write(m, weightsFirst, inline, head);
+        assertTrue(head.adopted());
+        Path plain = WORK.resolve("weights-first").resolve("minilm-fp16-plain.onnx");
+        ModelWriter.write(m, plain, inline);
+        assertFalse(Arrays.equals(Files.readAllBytes(plain), Files.readAllBytes(weightsFirst)), "two layouts");
+        try (OrtSession a = session(plain); OrtSession b = session(weightsFirst)) {
+            for (long[] ids : SENTENCES) {
+                assertArrayEquals(embed(a, ids), embed(b, ids), "the same weights give the same outputs");
+            }
+        }
+        assertTrue(1 - worstCosine(fp32, weightsFirst) <= 5e-6);
     }
 
     @Test
