@@ -16,7 +16,7 @@ import java.util.List;
  * structure, small tensors), a length-delimited field made of other pieces (a graph, a node, a tensor), or the
  * raw_data of a tensor, streamed from its file or its conversion in chunks. The concatenation of a message's
  * fields in field-number order is exactly protobuf's own encoding, so a model written in pieces is byte for byte
- * the one {@code message.writeTo} would give.
+ * the one {@code message.writeTo} would give (except in the weights-first layout, {@link ProtoEncoder.WeightsFirst}).
  */
 interface ProtoPiece {
     /** Encoded size in bytes. */
