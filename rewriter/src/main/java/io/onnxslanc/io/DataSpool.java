@@ -14,7 +14,7 @@ import java.util.Optional;
  * it would stream. SLaNC only adds small constants and never changes a weight, so for the pipeline the data file
  * of the converted model is known before the scales are. Closing an unadopted spool deletes its file.
  */
-public final class DataSpool implements Spool {
+public final class DataSpool extends Spool {
 
     /** What was written where: enough to prove that another model's tensor has the same bytes. */
     private record Entry(String name, String contentKey, long byteSize, long offset) {
@@ -23,10 +23,9 @@ public final class DataSpool implements Spool {
     private final Path dataFile;
     private final WriteOptions options;
     private final List<Entry> entries;
-    private Path temp;
-    private boolean adopted;
 
     DataSpool(Path dataFile, WriteOptions options, List<Value> weights, long[] offsets, Path temp) {
+        super(temp);
         this.dataFile = dataFile;
         this.options = options;
         this.entries = new ArrayList<>(weights.size());
@@ -34,12 +33,6 @@ public final class DataSpool implements Spool {
             Tensor t = weights.get(i).constant();
             entries.add(new Entry(weights.get(i).name(), t.contentKey().orElse(null), t.byteSize(), offsets[i]));
         }
-        this.temp = temp;
-    }
-
-    @Override
-    public synchronized boolean adopted() {
-        return adopted;
     }
 
     /** Number of tensors in the file. */
@@ -52,8 +45,8 @@ public final class DataSpool implements Spool {
      * same target, same layout options, and tensor for tensor the same name, size and content key (tensors that
      * cannot name their content never match).
      */
-    synchronized boolean matches(Path target, WriteOptions writeOptions, List<Value> weights) {
-        if (temp == null || !target.equals(dataFile) || writeOptions.alignment() != options.alignment()
+    boolean matches(Path target, WriteOptions writeOptions, List<Value> weights) {
+        if (!holdsFile() || !target.equals(dataFile) || writeOptions.alignment() != options.alignment()
                 || writeOptions.sizeThreshold() != options.sizeThreshold() || weights.size() != entries.size()) {
             return false;
         }
@@ -71,25 +64,6 @@ public final class DataSpool implements Spool {
 
     long offset(int index) {
         return entries.get(index).offset();
-    }
-
-    /** Hands the file over to the writer, which renames it into place. */
-    synchronized Path adopt() {
-        if (temp == null) {
-            throw new IllegalStateException("data spool for " + dataFile + " was already adopted or closed");
-        }
-        Path p = temp;
-        temp = null;
-        adopted = true;
-        return p;
-    }
-
-    @Override
-    public synchronized void close() {
-        if (temp != null) {
-            TempFiles.deleteQuietly(temp);
-            temp = null;
-        }
     }
 
     @Override
