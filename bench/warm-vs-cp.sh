@@ -26,9 +26,14 @@ for r in $(seq "$rounds"); do
   done
 done
 median_cp=$(printf '%s\n' "${results[@]}" | awk '$1=="cp"{print $2}' | sort -n | awk '{a[NR]=$1} END{print a[int((NR+1)/2)]}')
-printf '%-40s %8s %8s %8s %10s %8s\n' row "wall s" "user s" "sys s" "max RSS" "x cp"
+# "x cp" divides by the median cp of the run; "x round cp" by the cp of the same round (cp's speed on a VM can
+# change several-fold within minutes, with its 4 GB of dirty pages throttled by writeback or not)
+printf '%-40s %8s %8s %8s %10s %8s %11s\n' row "wall s" "user s" "sys s" "max RSS" "x cp" "x round cp"
+round_cp=1
 for line in "${results[@]}"; do
   set -- $line
-  printf '%-40s %8.2f %8.2f %8.2f %7d MiB %8.2f\n' "$1" "$2" "$3" "$4" $(( $5 / 1024 )) "$(awk -v a="$2" -v b="$median_cp" 'BEGIN{print a / b}')"
+  [ "$1" = cp ] && round_cp=$2
+  printf '%-40s %8.2f %8.2f %8.2f %7d MiB %8.2f %11.2f\n' "$1" "$2" "$3" "$4" $(( $5 / 1024 )) \
+    "$(awk -v a="$2" -v b="$median_cp" 'BEGIN{print a / b}')" "$(awk -v a="$2" -v b="$round_cp" 'BEGIN{print a / b}')"
 done
 echo "median cp: $median_cp s (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
