@@ -166,14 +166,7 @@ public final class ModelWriter {
             temp = TempFiles.beside(out);
             options.progress().begin("writing " + out.getFileName(), bytesTotal);
             try (FileChannel ch = FileChannel.open(temp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-                ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
-                for (ProtoPiece p : layout.head()) {
-                    p.writeTo(sink);
-                }
-                sink.coded.flush();
-                if (ch.position() != layout.headSize()) {
-                    throw new IOException("wrote " + ch.position() + " bytes where the framing says " + layout.headSize());
-                }
+                writeAt(ch, 0, layout.head(), layout.headSize());
             }
             options.progress().end();
             HeadSpool spool = new HeadSpool(out, layout.signature(), layout.headSize(), temp);
@@ -197,22 +190,12 @@ public final class ModelWriter {
             if (ch.size() != start) {
                 throw new IOException("the model's head is " + ch.size() + " bytes where " + start + " were written");
             }
-            ch.position(start);
-            ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
             if (headWritten) {
                 options.progress().advance(layout.headSize());
             } else {
-                for (ProtoPiece p : layout.head()) {
-                    p.writeTo(sink);
-                }
+                writeAt(ch, 0, layout.head(), layout.headSize());
             }
-            for (ProtoPiece p : layout.tail()) {
-                p.writeTo(sink);
-            }
-            sink.coded.flush();
-            if (ch.position() != layout.size()) {
-                throw new IOException("wrote " + ch.position() + " bytes where the framing says " + layout.size());
-            }
+            writeAt(ch, layout.headSize(), layout.tail(), layout.size());
             ByteBuffer length = ByteBuffer.wrap(ProtoPiece.paddedLength(layout.graphLength()));
             while (length.hasRemaining()) {
                 ch.write(length, layout.lengthAt() + length.position());
@@ -252,14 +235,23 @@ public final class ModelWriter {
             checkInlineSize(expected);
         }
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
-            ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
-            for (ProtoPiece p : pieces) {
-                p.writeTo(sink);
-            }
-            sink.coded.flush();
-            if (ch.position() != expected) {
-                throw new IOException("wrote " + ch.position() + " bytes where the framing says " + expected);
-            }
+            writeAt(ch, 0, pieces, expected);
+        }
+    }
+
+    /**
+     * Writes {@code pieces} into {@code ch} from {@code start}; the framing says where they end, so a tensor that
+     * wrote a wrong count is caught.
+     */
+    private void writeAt(FileChannel ch, long start, List<ProtoPiece> pieces, long end) throws IOException {
+        ch.position(start);
+        ProtoPiece.Sink sink = new ProtoPiece.Sink(ch, options.progress());
+        for (ProtoPiece p : pieces) {
+            p.writeTo(sink);
+        }
+        sink.coded.flush();
+        if (ch.position() != end) {
+            throw new IOException("wrote " + ch.position() + " bytes where the framing says " + end);
         }
     }
 

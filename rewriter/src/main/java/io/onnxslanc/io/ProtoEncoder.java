@@ -81,10 +81,11 @@ final class ProtoEncoder {
      */
     WeightsFirst weightsFirst(Model model, List<Value> lead) throws IOException {
         ModelProto rest = modelFields(model);
-        ProtoPiece below = ProtoPiece.message(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD));
+        ModelProto belowGraph = ProtoPiece.fieldsBelow(rest, GRAPH_FIELD);
+        ProtoPiece below = ProtoPiece.message(belowGraph);
         List<ProtoPiece> leadPieces = new ArrayList<>();
         List<com.google.protobuf.ByteString> signature = new ArrayList<>();
-        signature.add(ProtoPiece.fieldsBelow(rest, GRAPH_FIELD).toByteString());
+        signature.add(belowGraph.toByteString());
         for (Value v : lead) {
             leadPieces.add(initializer(v));
             signature.add(header(v.name(), v.constant()).build().toByteString()

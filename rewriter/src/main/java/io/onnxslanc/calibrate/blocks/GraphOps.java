@@ -157,6 +157,8 @@ final class GraphOps {
         return rankBackward(v, 0);
     }
 
+    private static final Set<String> ARITHMETIC = Set.of("Add", "Sub", "Mul", "Div");
+
     private static final Set<String> RANK_KEEPING = Set.of("Cast", "Identity", "Relu", "Gelu", "FastGelu", "Tanh", "Sigmoid",
             "Erf", "Neg", "Sqrt", "Softmax", "LayerNormalization", "SimplifiedLayerNormalization", "RMSNormalization",
             "Dropout");
@@ -193,7 +195,7 @@ final class GraphOps {
         if (p.is("MatMul") && isConstant(p.input(1)) && rank(p.input(1)) == 2) {
             return rankBackward(p.input(0), depth + 1);
         }
-        if (p.isOneOf(Set.of("Add", "Sub", "Mul", "Div")) && p.inputs().size() == 2) {
+        if (p.isOneOf(ARITHMETIC) && p.inputs().size() == 2) {
             Value other = nonConstantOperand(p);
             if (other != null) {
                 Value constant = other == p.input(0) ? p.input(1) : p.input(0);

@@ -92,19 +92,13 @@ final class PackedProjections {
                     + " has no constant last dimension");
         }
         int g = (int) last;
-        int from = 0;
-        int to = g;
-        for (Selection s : steps) { // innermost (closest to the Reshape) first
-            int[] r = s.apply(to - from);
-            if (r == null) {
-                return Found.fail(s.describe() + " does not fit the last dimension " + g + " of Reshape '" + reshape.name()
-                        + "'");
-            }
-            to = from + r[1];
-            from += r[0];
+        Found<int[]> kept = withinGroup(g, steps);
+        if (!kept.ok()) {
+            return Found.fail(kept.reason() + " does not fit the last dimension " + g + " of Reshape '" + reshape.name()
+                    + "'");
         }
-        final int a = from;
-        final int b = to;
+        final int a = kept.value()[0];
+        final int b = kept.value()[1];
         String what = steps.isEmpty() ? "" : " kept by " + steps.peekLast().describe();
         return Found.of(new Selection() {
             @Override
@@ -126,6 +120,24 @@ final class PackedProjections {
     }
 
     /**
+     * The rows [from, to) of a group of {@code g} that {@code steps} keep, applied innermost (closest to the
+     * Reshape) first, each to what the one before kept; fails with the description of the step that does not fit.
+     */
+    private static Found<int[]> withinGroup(int g, Iterable<Selection> steps) {
+        int from = 0;
+        int to = g;
+        for (Selection s : steps) {
+            int[] r = s.apply(to - from);
+            if (r == null) {
+                return Found.fail(s.describe());
+            }
+            to = from + r[1];
+            from += r[0];
+        }
+        return Found.of(new int[] {from, to});
+    }
+
+    /**
      * {@link #groupedReshape} for a target [.., G, -1]: the group size is the projection's width / G, known only
      * when the selection is applied, so the collected steps are applied then, inside one group.
      */
@@ -144,17 +156,8 @@ final class PackedProjections {
                     return null;
                 }
                 int g = width / groups;
-                int from = 0;
-                int to = g;
-                for (Selection s : inner) {
-                    int[] r = s.apply(to - from);
-                    if (r == null) {
-                        return null;
-                    }
-                    to = from + r[1];
-                    from += r[0];
-                }
-                return w.perGroup(g, from, to);
+                Found<int[]> kept = withinGroup(g, inner);
+                return kept.ok() ? w.perGroup(g, kept.value()[0], kept.value()[1]) : null;
             }
 
             @Override

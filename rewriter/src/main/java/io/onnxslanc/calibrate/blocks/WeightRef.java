@@ -312,15 +312,17 @@ public record WeightRef(String name, Tensor tensor, int storedRows, int storedCo
 
         /** The same regions, row i of the view multiplied by scales[i]. */
         Loaded rowsScaled(double[] scales) {
-            Loaded l = new Loaded(view.rowsScaledBy(scales), source, mapped);
-            l.other = other;
-            l.copy = copy;
-            return l;
+            return withView(view.rowsScaledBy(scales));
         }
 
         /** The same regions, the view multiplied by a constant. */
         Loaded scaled(double c) {
-            Loaded l = new Loaded(view.scaledBy(c), source, mapped);
+            return withView(view.scaledBy(c));
+        }
+
+        /** The same regions (mapping, copy buffer) seen through {@code v}; this one is not to be closed after. */
+        private Loaded withView(MatrixView v) {
+            Loaded l = new Loaded(v, source, mapped);
             l.other = other;
             l.copy = copy;
             return l;
